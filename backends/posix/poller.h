@@ -1,0 +1,49 @@
+/* backends/posix/poller.h — the readiness interface epoll and kqueue implement (the shape of
+ * Redis's aeApi*), which backends/posix/reactor.c turns into completions.
+ *
+ * Descriptors are watched edge-triggered for both directions at once, for their whole life: the
+ * reactor remembers readiness itself and retries a syscall until EAGAIN, so interest never has to
+ * be modified between operations (no epoll_ctl per read). */
+#ifndef TIDE_POLLER_H
+#define TIDE_POLLER_H
+
+#include <stdint.h>
+
+typedef struct tide__poller tide__poller;
+
+enum {
+  TIDE__POLL_READABLE = 1u << 0,
+  TIDE__POLL_WRITABLE = 1u << 1,
+  TIDE__POLL_ERROR = 1u << 2 /* error or hang-up: both directions should retry their syscalls */
+};
+
+typedef struct tide__poll_event {
+  uint64_t tag; /* what the reactor passed to tide__poller_add */
+  unsigned events;
+} tide__poll_event;
+
+/* Creates a poller that returns at most `max_events` events per wait, with its wake-up channel.
+ * Returns 0 or a TIDE_E* code. */
+int tide__poller_open(unsigned max_events, tide__poller **out);
+
+/* Closes the kernel object and frees the poller. */
+void tide__poller_close(tide__poller *poller);
+
+/* Watches fd edge-triggered for readability and writability; events carry `tag`. Returns 0 or
+ * a TIDE_E* code (TIDE_EBADF, TIDE_EALREADY if already watched, TIDE_ENOTSUP for descriptors the
+ * kernel cannot poll, such as regular files under epoll). */
+int tide__poller_add(tide__poller *poller, int fd, uint64_t tag);
+
+/* Stops watching fd. Must be called before fd is closed: epoll watches the open file
+ * description, not the number, so a closed-but-duplicated fd would keep reporting. */
+int tide__poller_remove(tide__poller *poller, int fd);
+
+/* Waits up to timeout_ns (negative: forever; rounded up) and points *events at an array of the
+ * ready events, valid until the next call. Wake-ups are consumed here and not reported. Returns
+ * the number of events (0 on timeout, wake or EINTR) or a TIDE_E* code. */
+int tide__poller_wait(tide__poller *poller, int64_t timeout_ns, tide__poll_event **events);
+
+/* Makes a current or the next wait return. Any thread; async-signal-safe. */
+int tide__poller_wake(tide__poller *poller);
+
+#endif

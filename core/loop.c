@@ -1,0 +1,308 @@
+/* core/loop.c — the event loop: creation, the tick, run modes, stop, wake, close.
+ *
+ * Thread-safety lives in exactly two atomics and the inbox mutex. `wake_pending` coalesces
+ * wake-ups: whoever flips it from 0 to 1 pays for the backend wake (an eventfd write); everyone
+ * else rides along until the loop flips it back at the start of its next tick, before it takes the
+ * inbox, so a post that lands after the take always finds the flag clear and wakes the loop. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "core/future_internal.h"
+#include "core/loop_internal.h"
+#include "core/sys/clock.h"
+#include "tide/error.h"
+
+enum {
+  DEFAULT_POLL_EVENTS = 256,
+  /* tide_loop_close runs callbacks until none is left; callbacks that keep scheduling more are
+   * cut off after this many rounds so that close always returns. */
+  CLOSE_DRAIN_ROUNDS = 10000
+};
+
+void tide_loop_options_init(tide_loop_options *opts) {
+  if (opts == NULL)
+    return;
+  opts->log = NULL;
+  opts->log_user = NULL;
+  opts->poll_events = DEFAULT_POLL_EVENTS;
+}
+
+int tide_loop_new(tide_loop **out, const tide_loop_options *opts) {
+  if (out == NULL)
+    return TIDE_EINVAL;
+  tide_loop *loop = calloc(1, sizeof *loop);
+  if (loop == NULL)
+    return TIDE_ENOMEM;
+  if (opts)
+    loop->options = *opts;
+  else
+    tide_loop_options_init(&loop->options);
+  if (loop->options.poll_events == 0)
+    loop->options.poll_events = DEFAULT_POLL_EVENTS;
+  int err = tide__inbox_init(&loop->inbox);
+  if (err != 0)
+    goto fail_loop;
+  err = tide__backend_open(loop, loop->options.poll_events, &loop->backend);
+  if (err != 0)
+    goto fail_inbox;
+  atomic_init(&loop->wake_pending, 0);
+  atomic_init(&loop->stop_requested, 0);
+  tide__timer_heap_init(&loop->timers);
+  tide__pool_init(&loop->ready_pool, sizeof(tide__ready));
+  tide__pool_init(&loop->future_pool, sizeof(tide_future));
+  tide__pool_init(&loop->done_pool, sizeof(tide__done_callback));
+  tide__pool_init(&loop->sleep_pool, tide__sleep_op_size);
+  tide__pool_init(&loop->op_pool, sizeof(tide__op));
+  loop->now = tide__clock_now_ns();
+  *out = loop;
+  return 0;
+
+fail_inbox:
+  tide__inbox_destroy(&loop->inbox);
+fail_loop:
+  free(loop);
+  return err;
+}
+
+int64_t tide_now(const tide_loop *loop) {
+  return loop ? loop->now : 0;
+}
+
+int64_t tide_loop_update_time(tide_loop *loop) {
+  if (loop == NULL)
+    return 0;
+  loop->now = tide__clock_now_ns();
+  return loop->now;
+}
+
+int tide_call_soon(tide_loop *loop, void (*fn)(void *), void *arg) {
+  if (loop == NULL || fn == NULL)
+    return TIDE_EINVAL;
+  tide__ready *node = tide__pool_get(&loop->ready_pool);
+  if (node == NULL)
+    return TIDE_ENOMEM;
+  node->fn = fn;
+  node->arg = arg;
+  node->pooled = 1;
+  tide__ready_queue_push(&loop->ready, node);
+  return 0;
+}
+
+int tide_loop_wake(tide_loop *loop) {
+  if (loop == NULL)
+    return TIDE_EINVAL;
+  /* Only the 0 -> 1 transition wakes: a 1 means a wake is in flight and the loop has not yet
+   * cleared the flag, which it does before taking the inbox (see run_posted). */
+  if (atomic_exchange_explicit(&loop->wake_pending, 1, memory_order_acq_rel) == 0)
+    return tide__backend_wake(loop->backend);
+  return 0;
+}
+
+int tide_call_soon_threadsafe(tide_loop *loop, void (*fn)(void *), void *arg) {
+  if (loop == NULL || fn == NULL)
+    return TIDE_EINVAL;
+  int err = tide__inbox_post(&loop->inbox, fn, arg);
+  if (err != 0)
+    return err;
+  /* A failed wake cannot lose the post: it sits in the inbox for the next tick. */
+  (void)tide_loop_wake(loop);
+  return 0;
+}
+
+void tide_loop_stop(tide_loop *loop) {
+  if (loop == NULL)
+    return;
+  atomic_store_explicit(&loop->stop_requested, 1, memory_order_release);
+  (void)tide_loop_wake(loop);
+}
+
+int tide_loop_ref(tide_loop *loop) {
+  if (loop == NULL)
+    return TIDE_EINVAL;
+  loop->refs++;
+  return 0;
+}
+
+int tide_loop_unref(tide_loop *loop) {
+  if (loop == NULL || loop->refs == 0)
+    return TIDE_EINVAL;
+  loop->refs--;
+  return 0;
+}
+
+int tide_loop_alive(const tide_loop *loop) {
+  if (loop == NULL)
+    return 0;
+  return !tide__ready_queue_empty(&loop->ready) || loop->keepalive_timers > 0 ||
+         loop->pending_ops > 0 || loop->refs > 0 ||
+         atomic_load_explicit(&loop->wake_pending, memory_order_relaxed) != 0;
+}
+
+/* Runs what other threads posted before this point. */
+static void run_posted(tide_loop *loop) {
+  if (atomic_load_explicit(&loop->wake_pending, memory_order_relaxed) == 0)
+    return;
+  /* Cleared before the take: the inbox mutex orders this store before any post that misses the
+   * take, so that poster's exchange reads 0 and wakes the loop again. */
+  atomic_store_explicit(&loop->wake_pending, 0, memory_order_relaxed);
+  tide__inbox_take(&loop->inbox, &loop->posted);
+  for (size_t i = 0; i < loop->posted.count; i++)
+    loop->posted.items[i].fn(loop->posted.items[i].arg);
+  loop->posted.count = 0;
+}
+
+/* Runs the callbacks that were ready when this was called, and only those. */
+static void run_ready(tide_loop *loop) {
+  tide__ready *node = tide__ready_queue_take_all(&loop->ready);
+  while (node != NULL) {
+    tide__ready *next = node->next;
+    void (*fn)(void *) = node->fn;
+    void *arg = node->arg;
+    if (node->pooled)
+      tide__pool_put(&loop->ready_pool, node);
+    fn(arg);
+    node = next;
+  }
+}
+
+/* How long the poll may block: not at all when something is ready or nothing could ever wake
+ * the loop (the callbacks just run may have finished the last of its work), else until the
+ * nearest timer, capped by the caller's limit (negative: none). */
+static int64_t poll_timeout(const tide_loop *loop, int64_t limit_ns) {
+  if (!tide_loop_alive(loop) || !tide__ready_queue_empty(&loop->ready) ||
+      atomic_load_explicit(&loop->stop_requested, memory_order_relaxed) ||
+      atomic_load_explicit(&loop->wake_pending, memory_order_relaxed))
+    return 0;
+  const tide__timer_entry *next = tide__timer_heap_min(&loop->timers);
+  if (next == NULL)
+    return limit_ns;
+  int64_t until_timer = next->deadline > loop->now ? next->deadline - loop->now : 0;
+  return limit_ns >= 0 && limit_ns < until_timer ? limit_ns : until_timer;
+}
+
+static int tick(tide_loop *loop, int64_t limit_ns) {
+  run_posted(loop);
+  run_ready(loop);
+  int n = tide__backend_poll(loop->backend, poll_timeout(loop, limit_ns));
+  loop->now = tide__clock_now_ns();
+  if (n < 0) {
+    tide__loop_log(loop, TIDE_LOG_ERROR, "backend poll failed: %s", tide_strerror(n));
+    return n;
+  }
+  tide__timers_fire(loop);
+  return 0;
+}
+
+static int enter(tide_loop *loop) {
+  if (loop == NULL)
+    return TIDE_EINVAL;
+  if (loop->running)
+    return TIDE_EBUSY;
+  if (loop->closing)
+    return TIDE_ECLOSED;
+  loop->running = 1;
+  loop->now = tide__clock_now_ns();
+  return 0;
+}
+
+int tide_loop_run(tide_loop *loop) {
+  int err = enter(loop);
+  if (err != 0)
+    return err;
+  int rc = 0;
+  while (tide_loop_alive(loop)) {
+    rc = tick(loop, -1);
+    if (rc < 0)
+      break;
+    if (atomic_exchange_explicit(&loop->stop_requested, 0, memory_order_acquire)) {
+      rc = 1;
+      break;
+    }
+  }
+  loop->running = 0;
+  return rc;
+}
+
+int tide_loop_run_once(tide_loop *loop, int64_t timeout_ns) {
+  int err = enter(loop);
+  if (err != 0)
+    return err;
+  int rc = tick(loop, timeout_ns < 0 ? -1 : timeout_ns);
+  atomic_store_explicit(&loop->stop_requested, 0, memory_order_relaxed);
+  loop->running = 0;
+  return rc < 0 ? rc : tide_loop_alive(loop);
+}
+
+/* Runs callbacks (and completes cancelled ops) until nothing is left, within a bound. Returns 1
+ * if it drained everything. */
+static int drain(tide_loop *loop) {
+  for (int round = 0; round < CLOSE_DRAIN_ROUNDS; round++) {
+    run_posted(loop);
+    run_ready(loop);
+    if (loop->pending_ops > 0)
+      (void)tide__backend_poll(loop->backend, 0);
+    if (tide__ready_queue_empty(&loop->ready) && loop->pending_ops == 0 &&
+        atomic_load_explicit(&loop->wake_pending, memory_order_acquire) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Returns the nodes left in the ready queue to the pool (undrainable work at close). */
+static size_t drop_ready(tide_loop *loop) {
+  size_t dropped = 0;
+  tide__ready *node = tide__ready_queue_take_all(&loop->ready);
+  while (node != NULL) {
+    tide__ready *next = node->next;
+    if (node->pooled)
+      tide__pool_put(&loop->ready_pool, node);
+    node = next;
+    dropped++;
+  }
+  return dropped;
+}
+
+static void report_leftovers(tide_loop *loop, size_t armed_timers) {
+  if (armed_timers > 0)
+    tide__loop_log(loop, TIDE_LOG_WARN, "loop closed with %zu timer(s) still armed; disarmed",
+                   armed_timers);
+  if (loop->future_pool.live > 0)
+    tide__loop_log(loop, TIDE_LOG_WARN,
+                   "loop closed with %zu future(s) never released; they are freed now",
+                   loop->future_pool.live);
+  if (loop->refs > 0)
+    tide__loop_log(loop, TIDE_LOG_WARN, "loop closed with %u tide_loop_ref hold(s) still taken",
+                   loop->refs);
+}
+
+int tide_loop_close(tide_loop *loop) {
+  if (loop == NULL)
+    return TIDE_EINVAL;
+  if (loop->running)
+    return TIDE_EBUSY;
+  loop->running = 1; /* callbacks run during close must not re-enter the loop */
+  loop->closing = 1;
+  loop->now = tide__clock_now_ns();
+  size_t armed = tide__timers_close(loop);
+  tide__backend_cancel_all(loop->backend);
+  int drained = drain(loop);
+  tide__inbox_close(&loop->inbox);
+  drained = drain(loop) && drained;
+  armed += tide__timers_close(loop); /* timers armed by callbacks during the drain */
+  if (!drained)
+    tide__loop_log(loop, TIDE_LOG_WARN,
+                   "loop closed while callbacks kept scheduling more; %zu dropped",
+                   drop_ready(loop));
+  report_leftovers(loop, armed);
+  tide__backend_close(loop->backend);
+  tide__inbox_destroy(&loop->inbox);
+  free(loop->posted.items);
+  tide__timer_heap_destroy(&loop->timers);
+  tide__pool_destroy(&loop->op_pool);
+  tide__pool_destroy(&loop->sleep_pool);
+  tide__pool_destroy(&loop->done_pool);
+  tide__pool_destroy(&loop->future_pool);
+  tide__pool_destroy(&loop->ready_pool);
+  free(loop);
+  return 0;
+}
