@@ -51,7 +51,7 @@ int tide_loop_new(tide_loop **out, const tide_loop_options *opts) {
   tide__pool_init(&loop->ready_pool, sizeof(tide__ready));
   tide__pool_init(&loop->future_pool, sizeof(tide_future));
   tide__pool_init(&loop->done_pool, sizeof(tide__done_callback));
-  tide__pool_init(&loop->sleep_pool, tide__sleep_op_size);
+  tide__pool_init(&loop->sleep_pool, tide__sleep_op_size());
   tide__pool_init(&loop->op_pool, sizeof(tide__op));
   loop->now = tide__clock_now_ns();
   *out = loop;

@@ -51,7 +51,7 @@ static inline void tide__loop_schedule(tide_loop *loop, tide__ready *node) {
 }
 
 /* The size of a timer future's private state, for the loop's sleep_pool (timer.c). */
-extern const size_t tide__sleep_op_size;
+size_t tide__sleep_op_size(void);
 
 /* Fires the timers that are due at loop->now (timer.c). */
 void tide__timers_fire(tide_loop *loop);

@@ -36,9 +36,10 @@ struct tide_timer {
   uint32_t private_flags;
 };
 
-/* Prepares a timer with its callback and argument. Must be called before the first start, and
- * may be called again only while the timer is inactive. Returns 0, TIDE_EINVAL (timer or cb
- * NULL) or TIDE_EBUSY (the timer is active; nothing changes). */
+/* Prepares a timer with its callback and argument, without reading the struct (it may be fresh,
+ * uninitialised memory). Must be called before the first start. Calling it on an active timer is
+ * a contract violation tide cannot detect without reading the struct: stop the timer first.
+ * Returns 0 or TIDE_EINVAL (timer or cb NULL). */
 int tide_timer_init(tide_timer *timer, tide_timer_fn cb, void *arg);
 
 /* Arms the timer to fire once `delay_ns` after the loop's cached clock (tide_now), then every
