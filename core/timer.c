@@ -207,7 +207,12 @@ size_t tide__timers_close(tide_loop *loop) {
     tide_timer *timer = min->timer;
     if (timer->private_flags & TIMER_INTERNAL) {
       sleep_op *op = timer->private_arg;
-      tide_future_cancel(op->future); /* disarms the timer */
+      /* Cancelling disarms the timer, unless someone settled the future directly (nothing stops
+       * a caller from resolving a timer future): then its canceller is gone, so disarm here. */
+      if (tide_future_cancel(op->future) == TIDE_EALREADY) {
+        disarm(loop, timer);
+        finish_sleep(loop, op);
+      }
     } else {
       disarm(loop, timer);
       user_timers++;
