@@ -131,7 +131,8 @@ void tide__timers_fire(tide_loop *loop) {
     if (timer->private_repeat_ns > 0) {
       /* Keep the period anchored to the schedule, unless the loop fell a whole period behind:
        * then restart from now rather than fire a burst of catch-up calls. */
-      int64_t next = due->deadline + timer->private_repeat_ns;
+      int64_t repeat = timer->private_repeat_ns;
+      int64_t next = due->deadline > INT64_MAX - repeat ? INT64_MAX : due->deadline + repeat;
       if (next <= loop->now)
         next = deadline_after(loop, timer->private_repeat_ns);
       tide__timer_heap_update(&loop->timers, timer, next, loop->timer_seq++);

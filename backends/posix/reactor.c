@@ -117,15 +117,19 @@ int tide__backend_attach(tide__backend *b, tide__fd fd) {
   fd_state *fs = &b->fds[fd];
   if (fs->attached)
     return TIDE_EALREADY;
-  int flags = fcntl((int)fd, F_GETFL);
-  if (flags < 0 || (!(flags & O_NONBLOCK) && fcntl((int)fd, F_SETFL, flags | O_NONBLOCK) != 0))
-    return tide__err_from_errno(errno);
   struct stat st;
   if (fstat((int)fd, &st) != 0)
     return tide__err_from_errno(errno);
+  int flags = fcntl((int)fd, F_GETFL);
+  if (flags < 0 || (!(flags & O_NONBLOCK) && fcntl((int)fd, F_SETFL, flags | O_NONBLOCK) != 0))
+    return tide__err_from_errno(errno);
   err = tide__poller_add(b->poller, (int)fd, tag_of((int)fd, fs));
-  if (err != 0)
+  if (err != 0) {
+    /* A failed attach leaves the caller's descriptor as it found it. */
+    if (!(flags & O_NONBLOCK))
+      (void)fcntl((int)fd, F_SETFL, flags);
     return err;
+  }
   fs->attached = 1;
   fs->is_socket = S_ISSOCK(st.st_mode);
   fs->readable = 1;

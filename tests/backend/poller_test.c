@@ -1,1 +1,553 @@
+/* tests/backend/poller_test.c — the epoll poller (backends/posix/poller.h), driven directly.
+ *
+ * Readiness is produced with pipes and socketpairs this file writes to itself. Waits that should
+ * time out use short timeouts; waits that should return early use long ones (seconds) and check a
+ * generous bound, so a lost event shows as a failure rather than as a hang. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backends/posix/poller.h"
 #include "harness.h"
+
+#define MS INT64_C(1000000)
+#define SECOND_NS INT64_C(1000000000)
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * SECOND_NS + ts.tv_nsec;
+}
+
+static void sleep_ns(int64_t ns) {
+  struct timespec ts = {(time_t)(ns / SECOND_NS), (long)(ns % SECOND_NS)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static int count_open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  CHECK(d != NULL);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] != '.')
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static tide__poller *open_poller(unsigned max_events) {
+  tide__poller *p = NULL;
+  CHECK_OK(tide__poller_open(max_events, &p));
+  CHECK(p != NULL);
+  return p;
+}
+
+static void make_pipe(int fds[2]) {
+  CHECK_EQ(0, pipe2(fds, O_CLOEXEC | O_NONBLOCK));
+}
+
+static void write_byte(int fd, char c) {
+  CHECK_EQ(1, write(fd, &c, 1));
+}
+
+/* Waits and returns the number of events; *elapsed gets the time the call took. */
+static int timed_wait(tide__poller *p, int64_t timeout_ns, tide__poll_event **events,
+                      int64_t *elapsed) {
+  int64_t t0 = mono_ns();
+  int n = tide__poller_wait(p, timeout_ns, events);
+  *elapsed = mono_ns() - t0;
+  CHECK(n >= 0);
+  return n;
+}
+
+static void check_no_events(tide__poller *p, int64_t timeout_ns) {
+  tide__poll_event *ev = NULL;
+  int n = tide__poller_wait(p, timeout_ns, &ev);
+  if (n != 0)
+    TIDE_TEST_FAIL("expected no event, got %d (first: tag %llx, events %x)", n,
+                   n > 0 ? (unsigned long long)ev[0].tag : 0ull, n > 0 ? ev[0].events : 0u);
+}
+
+/* Returns the mask reported for `tag` by one wait of up to timeout_ns, or 0 if none was. */
+static unsigned wait_for_tag(tide__poller *p, int64_t timeout_ns, uint64_t tag) {
+  tide__poll_event *ev = NULL;
+  int n = tide__poller_wait(p, timeout_ns, &ev);
+  CHECK(n >= 0);
+  unsigned mask = 0;
+  for (int i = 0; i < n; i++) {
+    if (ev[i].tag == tag)
+      mask |= ev[i].events;
+  }
+  return mask;
+}
+
+/* ---- events --------------------------------------------------------------------------------- */
+
+TIDE_TEST(epoll_poller, pipe_write_reports_readable_with_the_tag) {
+  tide__poller *p = open_poller(16);
+  int fds[2];
+  make_pipe(fds);
+  const uint64_t tag = UINT64_C(0x00000007fffffff3); /* generation 7, fd part arbitrary */
+  CHECK_OK(tide__poller_add(p, fds[0], tag));
+  check_no_events(p, 0); /* empty pipe: nothing yet */
+  write_byte(fds[1], 'x');
+  tide__poll_event *ev = NULL;
+  int64_t elapsed;
+  int n = timed_wait(p, 5 * SECOND_NS, &ev, &elapsed);
+  CHECK_EQ(1, n);
+  if (ev[0].tag != tag)
+    TIDE_TEST_FAIL("tag: expected %llx, got %llx", (unsigned long long)tag,
+                   (unsigned long long)ev[0].tag);
+  CHECK(ev[0].events & TIDE__POLL_READABLE);
+  CHECK(!(ev[0].events & TIDE__POLL_ERROR));
+  CHECK(elapsed < 2 * SECOND_NS);
+  CHECK_OK(tide__poller_remove(p, fds[0]));
+  close(fds[0]);
+  close(fds[1]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, tag_is_passed_through_untouched) {
+  /* The reactor packs a generation into the high half; every bit must survive. */
+  static const uint64_t tags[] = {0, 1, UINT64_C(0xfffffffe00000000), UINT64_C(0x8000000000000001),
+                                  UINT64_MAX - 1};
+  enum { N = sizeof tags / sizeof tags[0] };
+  tide__poller *p = open_poller(16);
+  int fds[N][2];
+  for (int i = 0; i < N; i++) {
+    make_pipe(fds[i]);
+    CHECK_OK(tide__poller_add(p, fds[i][0], tags[i]));
+    write_byte(fds[i][1], 'a');
+  }
+  unsigned seen = 0;
+  int64_t deadline = mono_ns() + 5 * SECOND_NS;
+  while (seen != (1u << N) - 1 && mono_ns() < deadline) {
+    tide__poll_event *ev = NULL;
+    int n = tide__poller_wait(p, 100 * MS, &ev);
+    CHECK(n >= 0);
+    for (int k = 0; k < n; k++) {
+      int found = -1;
+      for (int i = 0; i < N; i++) {
+        if (ev[k].tag == tags[i])
+          found = i;
+      }
+      if (found < 0)
+        TIDE_TEST_FAIL("event with unknown tag %llx", (unsigned long long)ev[k].tag);
+      CHECK(ev[k].events & TIDE__POLL_READABLE);
+      seen |= 1u << found;
+    }
+  }
+  CHECK_EQ((1u << N) - 1, seen);
+  for (int i = 0; i < N; i++) {
+    CHECK_OK(tide__poller_remove(p, fds[i][0]));
+    close(fds[i][0]);
+    close(fds[i][1]);
+  }
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, pipe_write_end_reports_writable) {
+  tide__poller *p = open_poller(16);
+  int fds[2];
+  make_pipe(fds);
+  CHECK_OK(tide__poller_add(p, fds[1], 99));
+  unsigned mask = wait_for_tag(p, 5 * SECOND_NS, 99);
+  CHECK(mask & TIDE__POLL_WRITABLE);
+  CHECK(!(mask & TIDE__POLL_ERROR));
+  CHECK_OK(tide__poller_remove(p, fds[1]));
+  close(fds[0]);
+  close(fds[1]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, edge_triggered_no_repeat_without_new_data) {
+  tide__poller *p = open_poller(16);
+  int fds[2];
+  make_pipe(fds);
+  CHECK_OK(tide__poller_add(p, fds[0], 5));
+  write_byte(fds[1], 'x');
+  CHECK(wait_for_tag(p, 5 * SECOND_NS, 5) & TIDE__POLL_READABLE);
+  /* The byte is still unread, but edge-triggered mode reports a transition once. */
+  check_no_events(p, 0);
+  check_no_events(p, 20 * MS);
+  /* New data is a new edge. */
+  write_byte(fds[1], 'y');
+  CHECK(wait_for_tag(p, 5 * SECOND_NS, 5) & TIDE__POLL_READABLE);
+  check_no_events(p, 0);
+  char buf[4];
+  CHECK_EQ(2, read(fds[0], buf, sizeof buf));
+  CHECK_OK(tide__poller_remove(p, fds[0]));
+  close(fds[0]);
+  close(fds[1]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, removed_fd_reports_nothing) {
+  tide__poller *p = open_poller(16);
+  int fds[2];
+  make_pipe(fds);
+  CHECK_OK(tide__poller_add(p, fds[0], 1));
+  CHECK_OK(tide__poller_remove(p, fds[0]));
+  write_byte(fds[1], 'x');
+  check_no_events(p, 0);
+  check_no_events(p, 20 * MS);
+  /* Removing what is not watched is an error, and changes nothing. */
+  CHECK(tide__poller_remove(p, fds[0]) < 0);
+  /* It can be watched again: the data already there is reported at once. */
+  CHECK_OK(tide__poller_add(p, fds[0], 2));
+  CHECK(wait_for_tag(p, 5 * SECOND_NS, 2) & TIDE__POLL_READABLE);
+  CHECK_OK(tide__poller_remove(p, fds[0]));
+  close(fds[0]);
+  close(fds[1]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, removed_fd_event_pending_before_removal_is_not_reported) {
+  /* An edge that the kernel queued before the removal is dropped with it. */
+  tide__poller *p = open_poller(16);
+  int fds[2];
+  make_pipe(fds);
+  CHECK_OK(tide__poller_add(p, fds[0], 1));
+  write_byte(fds[1], 'x');
+  CHECK_OK(tide__poller_remove(p, fds[0]));
+  check_no_events(p, 0);
+  close(fds[0]);
+  close(fds[1]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, hangup_reports_readable_and_error) {
+  tide__poller *p = open_poller(16);
+  int fds[2];
+  make_pipe(fds);
+  CHECK_OK(tide__poller_add(p, fds[0], 3));
+  close(fds[1]); /* the reader now sees end of file */
+  unsigned mask = wait_for_tag(p, 5 * SECOND_NS, 3);
+  CHECK(mask & TIDE__POLL_READABLE);
+  CHECK(mask & TIDE__POLL_ERROR);
+  CHECK_OK(tide__poller_remove(p, fds[0]));
+  close(fds[0]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, socket_peer_shutdown_reports_readable) {
+  tide__poller *p = open_poller(16);
+  int sv[2];
+  CHECK_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv));
+  CHECK_OK(tide__poller_add(p, sv[0], 4));
+  CHECK(wait_for_tag(p, 5 * SECOND_NS, 4) & TIDE__POLL_WRITABLE); /* the initial edge */
+  check_no_events(p, 0);
+  CHECK_EQ(0, shutdown(sv[1], SHUT_WR));
+  CHECK(wait_for_tag(p, 5 * SECOND_NS, 4) & TIDE__POLL_READABLE);
+  CHECK_OK(tide__poller_remove(p, sv[0]));
+  close(sv[0]);
+  close(sv[1]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, max_events_bounds_each_wait_and_loses_nothing) {
+  enum { N = 7 };
+  tide__poller *p = open_poller(2);
+  int fds[N][2];
+  for (int i = 0; i < N; i++) {
+    make_pipe(fds[i]);
+    CHECK_OK(tide__poller_add(p, fds[i][0], (uint64_t)(100 + i)));
+    write_byte(fds[i][1], 'z');
+  }
+  unsigned seen = 0;
+  int waits = 0;
+  while (seen != (1u << N) - 1 && waits < 50) {
+    tide__poll_event *ev = NULL;
+    int n = tide__poller_wait(p, 100 * MS, &ev);
+    waits++;
+    CHECK(n >= 0);
+    if (n > 2)
+      TIDE_TEST_FAIL("wait returned %d events with max_events 2", n);
+    for (int k = 0; k < n; k++) {
+      int i = (int)(ev[k].tag - 100);
+      CHECK(i >= 0 && i < N);
+      if (seen & (1u << i))
+        TIDE_TEST_FAIL("fd %d reported twice for one edge", i);
+      seen |= 1u << i;
+    }
+  }
+  CHECK_EQ((1u << N) - 1, seen);
+  for (int i = 0; i < N; i++) {
+    CHECK_OK(tide__poller_remove(p, fds[i][0]));
+    close(fds[i][0]);
+    close(fds[i][1]);
+  }
+  tide__poller_close(p);
+}
+
+/* ---- add errors ----------------------------------------------------------------------------- */
+
+TIDE_TEST(epoll_poller, regular_file_gives_enotsup) {
+  tide__poller *p = open_poller(16);
+  char path[] = "/tmp/tide_poller_test_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  unlink(path);
+  CHECK_RC(TIDE_ENOTSUP, tide__poller_add(p, fd, 1));
+  close(fd);
+  int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  CHECK(dir >= 0);
+  CHECK_RC(TIDE_ENOTSUP, tide__poller_add(p, dir, 2));
+  close(dir);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, add_twice_gives_ealready) {
+  tide__poller *p = open_poller(16);
+  int fds[2];
+  make_pipe(fds);
+  CHECK_OK(tide__poller_add(p, fds[0], 1));
+  CHECK_RC(TIDE_EALREADY, tide__poller_add(p, fds[0], 2));
+  /* The first registration (and its tag) stands. */
+  write_byte(fds[1], 'x');
+  CHECK(wait_for_tag(p, 5 * SECOND_NS, 1) & TIDE__POLL_READABLE);
+  CHECK_OK(tide__poller_remove(p, fds[0]));
+  close(fds[0]);
+  close(fds[1]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, bad_descriptor_gives_ebadf) {
+  tide__poller *p = open_poller(16);
+  CHECK_RC(TIDE_EBADF, tide__poller_add(p, -1, 1));
+  int fds[2];
+  make_pipe(fds);
+  close(fds[0]);
+  close(fds[1]);
+  CHECK_RC(TIDE_EBADF, tide__poller_add(p, fds[0], 1)); /* closed just now */
+  tide__poller_close(p);
+}
+
+/* ---- wake-ups ------------------------------------------------------------------------------- */
+
+typedef struct waker {
+  tide__poller *poller;
+  int64_t delay_ns;
+  int wakes;
+  int rc;
+} waker;
+
+static void *wake_later(void *arg) {
+  waker *w = arg;
+  sleep_ns(w->delay_ns);
+  w->rc = 0;
+  for (int i = 0; i < w->wakes && w->rc == 0; i++)
+    w->rc = tide__poller_wake(w->poller);
+  return NULL;
+}
+
+TIDE_TEST(epoll_poller, wake_from_another_thread_ends_a_blocking_wait) {
+  tide__poller *p = open_poller(16);
+  waker w = {p, 50 * MS, 1, -1};
+  pthread_t th;
+  CHECK_EQ(0, pthread_create(&th, NULL, wake_later, &w));
+  /* Blocks with no limit; SIGALRM turns a lost wake-up into a failure instead of a hang. */
+  alarm(20);
+  tide__poll_event *ev = NULL;
+  int64_t elapsed;
+  int n = timed_wait(p, -1, &ev, &elapsed);
+  alarm(0);
+  CHECK_EQ(0, pthread_join(th, NULL));
+  CHECK_OK(w.rc);
+  CHECK_EQ(0, n); /* wake-ups are consumed, not reported */
+  if (elapsed > 10 * SECOND_NS)
+    TIDE_TEST_FAIL("the woken wait took %lld ms", (long long)(elapsed / MS));
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, wake_ends_a_wait_with_a_long_timeout) {
+  tide__poller *p = open_poller(16);
+  waker w = {p, 30 * MS, 1, -1};
+  pthread_t th;
+  CHECK_EQ(0, pthread_create(&th, NULL, wake_later, &w));
+  tide__poll_event *ev = NULL;
+  int64_t elapsed;
+  int n = timed_wait(p, 30 * SECOND_NS, &ev, &elapsed);
+  CHECK_EQ(0, pthread_join(th, NULL));
+  CHECK_OK(w.rc);
+  CHECK_EQ(0, n);
+  if (elapsed > 10 * SECOND_NS)
+    TIDE_TEST_FAIL("the woken wait took %lld ms", (long long)(elapsed / MS));
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, wake_before_wait_is_not_lost) {
+  tide__poller *p = open_poller(16);
+  CHECK_OK(tide__poller_wake(p));
+  tide__poll_event *ev = NULL;
+  int64_t elapsed;
+  CHECK_EQ(0, timed_wait(p, 30 * SECOND_NS, &ev, &elapsed));
+  if (elapsed > 10 * SECOND_NS)
+    TIDE_TEST_FAIL("a wake made before the wait was lost: waited %lld ms",
+                   (long long)(elapsed / MS));
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, many_wakes_coalesce_into_at_most_one_return) {
+  enum { THREADS = 4, WAKES = 2000 };
+  tide__poller *p = open_poller(16);
+  pthread_t th[THREADS];
+  waker w[THREADS];
+  for (int i = 0; i < THREADS; i++) {
+    w[i] = (waker){p, 0, WAKES, -1};
+    CHECK_EQ(0, pthread_create(&th[i], NULL, wake_later, &w[i]));
+  }
+  for (int i = 0; i < THREADS; i++) {
+    CHECK_EQ(0, pthread_join(th[i], NULL));
+    CHECK_OK(w[i].rc);
+  }
+  for (int i = 0; i < WAKES; i++)
+    CHECK_OK(tide__poller_wake(p));
+  tide__poll_event *ev = NULL;
+  int64_t elapsed;
+  /* The first wait returns at once... */
+  CHECK_EQ(0, timed_wait(p, 30 * SECOND_NS, &ev, &elapsed));
+  CHECK(elapsed < 10 * SECOND_NS);
+  /* ...and has consumed every one of the wakes: the next wait runs its full timeout. */
+  CHECK_EQ(0, timed_wait(p, 30 * MS, &ev, &elapsed));
+  if (elapsed < 30 * MS)
+    TIDE_TEST_FAIL("a leftover wake-up ended the second wait after %lld us",
+                   (long long)(elapsed / 1000));
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, wake_does_not_hide_fd_events) {
+  tide__poller *p = open_poller(16);
+  int fds[2];
+  make_pipe(fds);
+  CHECK_OK(tide__poller_add(p, fds[0], 77));
+  CHECK_OK(tide__poller_wake(p));
+  write_byte(fds[1], 'x');
+  unsigned mask = 0;
+  for (int i = 0; i < 3 && !(mask & TIDE__POLL_READABLE); i++)
+    mask |= wait_for_tag(p, 1 * SECOND_NS, 77);
+  CHECK(mask & TIDE__POLL_READABLE);
+  CHECK_OK(tide__poller_remove(p, fds[0]));
+  close(fds[0]);
+  close(fds[1]);
+  tide__poller_close(p);
+}
+
+/* ---- timeouts ------------------------------------------------------------------------------- */
+
+TIDE_TEST(epoll_poller, zero_timeout_does_not_block) {
+  tide__poller *p = open_poller(16);
+  tide__poll_event *ev = NULL;
+  int64_t elapsed;
+  CHECK_EQ(0, timed_wait(p, 0, &ev, &elapsed));
+  CHECK(elapsed < 1 * SECOND_NS);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, timeout_never_returns_before_the_requested_time) {
+  /* epoll counts milliseconds; a timeout in nanoseconds must be rounded up, never down, or
+   * timers fire early (and a sub-millisecond timeout rounded to 0 spins the loop). */
+  static const int64_t timeouts[] = {1, 1000, 999999, 1 * MS, 1 * MS + 1, 1500000, 2 * MS - 1,
+                                     3 * MS + 250000};
+  tide__poller *p = open_poller(16);
+  for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
+    for (int rep = 0; rep < 3; rep++) {
+      tide__poll_event *ev = NULL;
+      int64_t elapsed;
+      CHECK_EQ(0, timed_wait(p, timeouts[i], &ev, &elapsed));
+      if (elapsed < timeouts[i])
+        TIDE_TEST_FAIL("wait(%lld ns) returned after %lld ns", (long long)timeouts[i],
+                       (long long)elapsed);
+      CHECK(elapsed < 5 * SECOND_NS);
+    }
+  }
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, one_nanosecond_timeout_waits_a_whole_tick_of_the_os_clock) {
+  /* epoll's granularity is 1 ms: wait(1 ns) must become epoll_wait(1), not epoll_wait(0), which
+   * would return in microseconds and make the loop busy-poll until a timer is due. */
+  tide__poller *p = open_poller(16);
+  for (int rep = 0; rep < 3; rep++) {
+    tide__poll_event *ev = NULL;
+    int64_t elapsed;
+    CHECK_EQ(0, timed_wait(p, 1, &ev, &elapsed));
+    if (elapsed < 1 * MS)
+      TIDE_TEST_FAIL("wait(1 ns) returned after %lld ns: rounded down to a 0 ms epoll_wait",
+                     (long long)elapsed);
+  }
+  tide__poller_close(p);
+}
+
+TIDE_TEST(epoll_poller, huge_timeout_is_not_an_error) {
+  /* INT64_MAX ns does not fit epoll's int milliseconds; it must clamp, not wrap negative (an
+   * infinite wait) or to a small value. A wake ends it. */
+  tide__poller *p = open_poller(16);
+  CHECK_OK(tide__poller_wake(p));
+  tide__poll_event *ev = NULL;
+  int64_t elapsed;
+  alarm(20);
+  CHECK_EQ(0, timed_wait(p, INT64_MAX, &ev, &elapsed));
+  alarm(0);
+  CHECK(elapsed < 10 * SECOND_NS);
+  tide__poller_close(p);
+}
+
+/* ---- resources ---------------------------------------------------------------------------- */
+
+TIDE_TEST(epoll_poller, open_close_leaks_no_descriptor) {
+  int before = count_open_fds();
+  for (int i = 0; i < 20; i++) {
+    tide__poller *p = open_poller(i == 0 ? 0 : (unsigned)i * 10);
+    CHECK_OK(tide__poller_wake(p));
+    tide__poller_close(p);
+  }
+  CHECK_EQ(before, count_open_fds());
+}
+
+TIDE_TEST(epoll_poller, descriptors_are_close_on_exec) {
+  /* A loop's epoll and eventfd must not leak into children the program spawns. */
+  int before = count_open_fds();
+  tide__poller *p = open_poller(4);
+  int after = count_open_fds();
+  CHECK(after > before);
+  DIR *d = opendir("/proc/self/fd");
+  CHECK(d != NULL);
+  int self = dirfd(d);
+  struct dirent *e;
+  int checked = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    int fd = atoi(e->d_name);
+    if (fd <= 2 || fd == self)
+      continue;
+    char link[256] = {0};
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (readlink(path, link, sizeof link - 1) < 0)
+      continue;
+    if (strstr(link, "eventpoll") == NULL && strstr(link, "eventfd") == NULL)
+      continue;
+    int flags = fcntl(fd, F_GETFD);
+    CHECK(flags >= 0);
+    if (!(flags & FD_CLOEXEC))
+      TIDE_TEST_FAIL("fd %d (%s) lacks FD_CLOEXEC", fd, link);
+    checked++;
+  }
+  closedir(d);
+  CHECK(checked >= 2);
+  tide__poller_close(p);
+}
