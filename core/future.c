@@ -18,11 +18,16 @@ int tide_future_new(tide_loop *loop, tide_future **out) {
   tide_future *f = tide__pool_get(&loop->future_pool);
   if (f == NULL)
     return TIDE_ENOMEM;
-  *f = (tide_future){.loop = loop, .refs = 1, .state = TIDE_FUTURE_PENDING};
-  f->dispatch.fn = dispatch;
-  f->dispatch.arg = f;
+  tide__future_init(f, loop, TIDE__FUTURE_PLAIN);
   *out = f;
   return 0;
+}
+
+void tide__future_init(tide_future *f, tide_loop *loop, tide__future_kind kind) {
+  *f = (tide_future){.loop = loop, .refs = 1, .state = TIDE_FUTURE_PENDING};
+  f->kind = (uint8_t)kind;
+  f->dispatch.fn = dispatch;
+  f->dispatch.arg = f;
 }
 
 static int has_callbacks(const tide_future *f) {
@@ -193,9 +198,18 @@ void tide_future_release(tide_future *f) {
       tide__pool_put(&f->loop->done_pool, cb);
     }
   }
-  if (f->state == TIDE_FUTURE_FAILED && !f->observed)
-    tide__loop_log(f->loop, TIDE_LOG_WARN,
-                   "future %p failed with %s (%s) and its result was never retrieved", (void *)f,
-                   tide_err_name(f->err), tide_strerror(f->err));
-  tide__pool_put(&f->loop->future_pool, f);
+  if (f->state == TIDE_FUTURE_FAILED && !f->observed) {
+    if (f->label != NULL)
+      tide__loop_log(f->loop, TIDE_LOG_WARN,
+                     "task '%s' failed with %s (%s) and its result was never retrieved", f->label,
+                     tide_err_name(f->err), tide_strerror(f->err));
+    else
+      tide__loop_log(f->loop, TIDE_LOG_WARN,
+                     "future %p failed with %s (%s) and its result was never retrieved",
+                     (void *)f, tide_err_name(f->err), tide_strerror(f->err));
+  }
+  if (f->kind == TIDE__FUTURE_TASK)
+    tide__pool_put(&f->loop->task_pool, f); /* the task is the object around its future */
+  else
+    tide__pool_put(&f->loop->future_pool, f);
 }

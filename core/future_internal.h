@@ -14,6 +14,11 @@ struct tide__done_callback {
   void *arg;
 };
 
+typedef enum tide__future_kind {
+  TIDE__FUTURE_PLAIN, /* from the loop's future pool */
+  TIDE__FUTURE_TASK   /* the first member of a tide__task, from the loop's task pool */
+} tide__future_kind;
+
 struct tide_future {
   tide_loop *loop;
   void *value;
@@ -23,6 +28,8 @@ struct tide_future {
   uint8_t observed;          /* tide_future_result was called after it settled */
   uint8_t dispatch_queued;   /* `dispatch` sits in the loop's ready queue */
   uint8_t cancel_requested;  /* the canceller has been called */
+  uint8_t kind;              /* tide__future_kind: which pool it returns to */
+  const char *label;         /* names it in reports (a task's name), or NULL */
   tide_future_fn first_fn;   /* the first done-callback, stored inline: no allocation */
   void *first_arg;
   tide__done_callback *more_head; /* the others, from the loop's done_pool */
@@ -31,5 +38,8 @@ struct tide_future {
   void *canceller_arg;
   tide__ready dispatch;      /* runs the done-callbacks in a later tick */
 };
+
+/* Initialises a pending future with one reference, in memory the caller provides. */
+void tide__future_init(tide_future *f, tide_loop *loop, tide__future_kind kind);
 
 #endif

@@ -10,6 +10,7 @@
 #include "core/future_internal.h"
 #include "core/loop_internal.h"
 #include "core/sys/clock.h"
+#include "core/task_internal.h"
 #include "tide/error.h"
 
 enum {
@@ -25,6 +26,7 @@ void tide_loop_options_init(tide_loop_options *opts) {
   opts->log = NULL;
   opts->log_user = NULL;
   opts->poll_events = DEFAULT_POLL_EVENTS;
+  opts->slow_step_ns = 0;
 }
 
 int tide_loop_new(tide_loop **out, const tide_loop_options *opts) {
@@ -53,6 +55,8 @@ int tide_loop_new(tide_loop **out, const tide_loop_options *opts) {
   tide__pool_init(&loop->done_pool, sizeof(tide__done_callback));
   tide__pool_init(&loop->sleep_pool, tide__sleep_op_size());
   tide__pool_init(&loop->op_pool, sizeof(tide__op));
+  tide__pool_init(&loop->task_pool, sizeof(tide__task));
+  tide__context_init_current(&loop->scheduler);
   loop->now = tide__clock_now_ns();
   *out = loop;
   return 0;
@@ -151,6 +155,19 @@ static void run_posted(tide_loop *loop) {
   loop->posted.count = 0;
 }
 
+/* Runs fn(arg) and reports it if it ran longer than the slow-step threshold. Task steps inside
+ * it are timed (and reported) by the task layer itself and subtracted here. */
+static void run_timed(tide_loop *loop, void (*fn)(void *), void *arg) {
+  int64_t task_time_before = loop->task_step_ns_total;
+  int64_t start = tide__clock_now_ns();
+  fn(arg);
+  int64_t took = tide__clock_now_ns() - start - (loop->task_step_ns_total - task_time_before);
+  if (took > loop->options.slow_step_ns)
+    tide__loop_log(loop, TIDE_LOG_WARN,
+                   "slow callback: a callback (argument %p) ran %.3f ms without returning to "
+                   "the loop", arg, (double)took / 1e6);
+}
+
 /* Runs the callbacks that were ready when this was called, and only those. */
 static void run_ready(tide_loop *loop) {
   tide__ready *node = tide__ready_queue_take_all(&loop->ready);
@@ -160,7 +177,10 @@ static void run_ready(tide_loop *loop) {
     void *arg = node->arg;
     if (node->pooled)
       tide__pool_put(&loop->ready_pool, node);
-    fn(arg);
+    if (loop->options.slow_step_ns > 0)
+      run_timed(loop, fn, arg);
+    else
+      fn(arg);
     node = next;
   }
 }
@@ -180,10 +200,27 @@ static int64_t poll_timeout(const tide_loop *loop, int64_t limit_ns) {
   return limit_ns >= 0 && limit_ns < until_timer ? limit_ns : until_timer;
 }
 
+/* A tick whose callbacks left more callbacks ready would poll with a zero timeout: a system call
+ * that usually finds nothing. Such busy ticks skip the poll, except every this-many-th one, so
+ * I/O is never starved (Tokio's "event interval" does the same, with the same number). */
+enum { POLL_EVERY_BUSY_TICKS = 61 };
+
+static int should_poll(tide_loop *loop) {
+  if (tide__ready_queue_empty(&loop->ready) ||
+      atomic_load_explicit(&loop->stop_requested, memory_order_relaxed)) {
+    loop->busy_ticks = 0;
+    return 1;
+  }
+  if (++loop->busy_ticks < POLL_EVERY_BUSY_TICKS)
+    return 0;
+  loop->busy_ticks = 0;
+  return 1;
+}
+
 static int tick(tide_loop *loop, int64_t limit_ns) {
   run_posted(loop);
   run_ready(loop);
-  int n = tide__backend_poll(loop->backend, poll_timeout(loop, limit_ns));
+  int n = should_poll(loop) ? tide__backend_poll(loop->backend, poll_timeout(loop, limit_ns)) : 0;
   loop->now = tide__clock_now_ns();
   if (n < 0) {
     tide__loop_log(loop, TIDE_LOG_ERROR, "backend poll failed: %s", tide_strerror(n));
@@ -283,6 +320,7 @@ int tide_loop_close(tide_loop *loop) {
   loop->running = 1; /* callbacks run during close must not re-enter the loop */
   loop->closing = 1;
   loop->now = tide__clock_now_ns();
+  tide__tasks_cancel_all(loop);
   size_t armed = tide__timers_close(loop);
   tide__backend_cancel_all(loop->backend);
   int drained = drain(loop);
@@ -293,11 +331,14 @@ int tide_loop_close(tide_loop *loop) {
     tide__loop_log(loop, TIDE_LOG_WARN,
                    "loop closed while callbacks kept scheduling more; %zu dropped",
                    drop_ready(loop));
+  tide__tasks_destroy_remaining(loop);
   report_leftovers(loop, armed);
   tide__backend_close(loop->backend);
   tide__inbox_destroy(&loop->inbox);
   free(loop->posted.items);
   tide__timer_heap_destroy(&loop->timers);
+  tide__task_stacks_destroy(loop);
+  tide__pool_destroy(&loop->task_pool);
   tide__pool_destroy(&loop->op_pool);
   tide__pool_destroy(&loop->sleep_pool);
   tide__pool_destroy(&loop->done_pool);

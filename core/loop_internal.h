@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include "backends/backend.h"
+#include "core/context/context.h"
+#include "core/sys/stack.h"
 #include "core/inbox.h"
 #include "core/pool.h"
 #include "core/ready_queue.h"
@@ -23,6 +25,7 @@ struct tide_loop {
   tide__backend *backend;
   atomic_int wake_pending;   /* 1 while a post or wake is unseen: further wakes are skipped */
   atomic_int stop_requested;
+  unsigned busy_ticks;       /* consecutive ticks that left callbacks ready (see should_poll) */
 
   /* Cold. */
   unsigned refs;             /* tide_loop_ref holds */
@@ -35,7 +38,18 @@ struct tide_loop {
   tide__pool done_pool;      /* done-callbacks beyond a future's first */
   tide__pool sleep_pool;     /* tide_sleep_future's timer + future pairs */
   tide__pool op_pool;
+  tide__pool task_pool;
   tide_loop_options options;
+
+  /* Tasks (task.c). */
+  struct tide__task *current_task; /* the task on the CPU, or NULL on the loop's own stack */
+  struct tide__task *live_tasks;   /* every unfinished task, for close and dumps */
+  tide__context scheduler;         /* the loop's own stack, saved while a task runs */
+  tide__stack *stack_cache;        /* default-size stacks of finished tasks, for reuse */
+  size_t stack_cache_count;
+  size_t stack_cache_capacity;
+  int64_t task_step_ns_total; /* time spent in task steps, when slow-step detection is on */
+
 };
 
 /* Formats a message and sends it to the loop's log hook. */

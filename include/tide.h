@@ -19,5 +19,9 @@
 #include "tide/loop.h"
 #include "tide/future.h"
 #include "tide/timer.h"
+#include "tide/task.h"
+#include "tide/combine.h"
+#include "tide/group.h"
+#include "tide/sync.h"
 
 #endif

@@ -43,6 +43,9 @@ typedef struct tide_loop_options {
   tide_log_fn log;      /* NULL: write "tide: <message>" lines to stderr */
   void *log_user;       /* passed to `log` */
   unsigned poll_events; /* most events taken from the backend per poll; 0: default (256) */
+  int64_t slow_step_ns; /* > 0: report (TIDE_LOG_WARN) any callback or task step that runs
+                           longer than this without yielding to the loop — the task that
+                           "freezes everything". 0 (default): off, and costs nothing. */
 } tide_loop_options;
 
 /* Fills *opts with the defaults. Any thread. */
