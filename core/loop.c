@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "core/executor/bridge.h"
 #include "core/future_internal.h"
 #include "core/loop_internal.h"
 #include "core/sys/clock.h"
@@ -321,6 +322,7 @@ int tide_loop_close(tide_loop *loop) {
   loop->closing = 1;
   loop->now = tide__clock_now_ns();
   tide__tasks_cancel_all(loop);
+  tide__executor_loop_close(loop); /* run_in_executor jobs end before their memory goes */
   size_t armed = tide__timers_close(loop);
   tide__backend_cancel_all(loop->backend);
   int drained = drain(loop);

@@ -50,6 +50,7 @@ struct tide_loop {
   size_t stack_cache_capacity;
   int64_t task_step_ns_total; /* time spent in task steps, when slow-step detection is on */
 
+  struct tide__bridge *executor_bridge; /* run_in_executor state (core/executor/bridge.c) */
 };
 
 /* Formats a message and sends it to the loop's log hook. */

@@ -23,5 +23,6 @@
 #include "tide/combine.h"
 #include "tide/group.h"
 #include "tide/sync.h"
+#include "tide/executor.h"
 
 #endif
