@@ -576,20 +576,25 @@ static int hog_the_loop(tide_loop *loop, void *arg, void **result) {
   return 0;
 }
 
+/* Counts the slow-step reports that name the hog; other steps may be reported too when the
+ * machine is loaded (or under valgrind), which is not what this test is about. */
+static void count_hog_reports(void *user, tide_log_level level, const char *message) {
+  if (level == TIDE_LOG_WARN && strstr(message, "slow task step: task 'hog'") != NULL)
+    (*(int *)user)++;
+}
+
 TIDE_TEST(task, slow_step_detector_names_the_task_that_froze_the_loop) {
-  log_capture capture;
-  memset(&capture, 0, sizeof capture);
+  int hog_reports = 0;
   tide_loop_options opts;
   tide_loop_options_init(&opts);
-  opts.log = log_capture_fn;
-  opts.log_user = &capture;
+  opts.log = count_hog_reports;
+  opts.log_user = &hog_reports;
   opts.slow_step_ns = 10 * MS;
   tide_loop *loop = NULL;
   CHECK_OK(tide_loop_new(&loop, &opts));
   tide_future *f = spawn(loop, hog_the_loop, NULL, "hog");
   CHECK_EQ(0, tide_loop_run(loop));
-  CHECK_EQ(1, capture.warnings);
-  CHECK(strstr(capture.last, "slow task step: task 'hog'") != NULL);
+  CHECK_EQ(1, hog_reports);
   tide_future_release(f);
   CHECK_OK(tide_loop_close(loop));
 }
