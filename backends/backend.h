@@ -24,7 +24,8 @@ typedef struct tide__backend tide__backend;
  * facility). */
 int tide__backend_open(tide_loop *loop, unsigned max_events, tide__backend **out);
 
-/* Frees the backend. Every op must have completed (the loop cancels them first). */
+/* Frees the backend. Every op must have completed (the loop cancels them first). Descriptors
+ * still attached are left open: the backend never closes what it does not own. */
 void tide__backend_close(tide__backend *backend);
 
 /* Starts using descriptor `fd` with this backend (puts a socket in non-blocking mode and watches
@@ -35,13 +36,23 @@ int tide__backend_attach(tide__backend *backend, tide__fd fd);
 /* Stops using `fd`: its pending ops are cancelled (each completes, TIDE_ECANCELED unless it had
  * already moved data, see tide__backend_cancel), it is removed from the kernel's interest set
  * *before* the caller closes it, and events still queued for it are dropped. Returns 0 or
- * TIDE_EBADF (not attached). */
+ * TIDE_EBADF (not attached). The cancellations may complete before this returns (readiness
+ * backends) or later (IOCP completes cancelled overlapped I/O through the port), so the owner of
+ * a handle frees it only once its last op has completed. */
 int tide__backend_detach(tide__backend *backend, tide__fd fd);
 
 /* Starts an op on an attached descriptor. It completes later through tide__op_complete, or
  * before this returns when the OS could do it at once. Returns 0, or an error (TIDE_EBADF when
  * the descriptor is not attached) in which case the op has NOT been completed and still belongs
- * to the caller. */
+ * to the caller.
+ *
+ * Every backend implements every kind of core/op.h with the same results, and keeps the
+ * per-direction ordering stated there. Kind-specific duties: READ_EXACT and the writes retry
+ * partial transfers until done; writes never raise SIGPIPE (or its equivalent); ACCEPT attaches
+ * the accepted descriptor before completing with it, and a shortage of descriptors completes
+ * one accept with TIDE_EMFILE/TIDE_ENFILE without busy-retrying and without wedging the listener
+ * (it serves again once descriptors are free); CONNECT completes when the handshake has finished
+ * (0) or failed (TIDE_ECONNREFUSED, ...). */
 int tide__backend_submit(tide__backend *backend, tide__op *op);
 
 /* Asks a submitted, not yet completed op to stop. The op still completes exactly once: with

@@ -30,7 +30,8 @@ function(tide_resolve_backend out_var)
       message(FATAL_ERROR "TIDE_BACKEND=epoll needs Linux's epoll_create1 and eventfd, which "
                           "this target (${CMAKE_SYSTEM_NAME}) does not have")
     endif()
-    set(sources backends/posix/reactor.c backends/epoll/epoll_poller.c)
+    set(sources backends/posix/reactor.c backends/posix/io.c backends/posix/net_posix.c
+                backends/posix/dns_posix.c backends/epoll/epoll_poller.c)
   else()
     message(FATAL_ERROR "TIDE_BACKEND=${backend} is planned but not implemented in this version "
                         "of tide; the available backend is epoll (Linux)")

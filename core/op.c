@@ -44,6 +44,8 @@ void tide__op_complete(tide__op *op, intptr_t result) {
   tide_loop *loop = op->loop;
   tide_future *f = op->future;
   loop->pending_ops--;
+  if (op->finish != NULL)
+    result = op->finish(op, result);
   if (result >= 0)
     tide_future_resolve(f, (void *)result);
   else

@@ -24,5 +24,6 @@
 #include "tide/group.h"
 #include "tide/sync.h"
 #include "tide/executor.h"
+#include "tide/net.h"
 
 #endif

@@ -136,6 +136,8 @@ int tide__poller_wait(tide__poller *p, int64_t timeout_ns, tide__poll_event **ev
       mask |= TIDE__POLL_WRITABLE;
     if (e & (EPOLLERR | EPOLLHUP))
       mask |= TIDE__POLL_ERROR | TIDE__POLL_READABLE | TIDE__POLL_WRITABLE;
+    if (e & (EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+      mask |= TIDE__POLL_HANGUP;
     p->events[out].tag = p->raw[i].data.u64;
     p->events[out].events = mask;
     out++;

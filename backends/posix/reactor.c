@@ -1,26 +1,37 @@
 /* backends/posix/reactor.c — the completion backend (backends/backend.h) for readiness pollers.
  *
  * epoll and kqueue say "this descriptor may be readable"; the core wants "this read finished with
- * 42 bytes". The reactor bridges the two: it keeps, per descriptor, a FIFO of pending reads and a
- * FIFO of pending writes, performs the non-blocking syscall when the poller says the descriptor is
- * ready, and completes the op with the result. Nothing here is epoll-specific.
+ * 42 bytes". The reactor bridges the two: it keeps, per descriptor, a FIFO of pending read-side
+ * ops and a FIFO of pending write-side ops (core/op.h), performs the non-blocking syscall (io.c)
+ * when the poller says the descriptor is ready, and completes the op with the result. Nothing
+ * here is epoll-specific.
  *
- * The POSIX pitfalls it handles:
- *  - EINTR: retried at once; it means a signal interrupted the syscall, not that it failed.
+ * The POSIX pitfalls it handles (the syscall-level ones — EINTR, partial writes, SIGPIPE,
+ * non-blocking connect — are listed in io.c):
  *  - EAGAIN: the descriptor is not ready after all; the op stays queued and the reactor records
  *    that the direction is not ready, so it waits for the next edge instead of retrying.
- *  - Partial writes: a write op keeps its progress (op->done) and stays at the head of its queue
- *    until every byte is written, so writes queued behind it never interleave with its bytes.
- *  - SIGPIPE: writing to a socket whose peer has gone raises SIGPIPE by default, which kills the
- *    process. Sockets are written with send(MSG_NOSIGNAL), which reports EPIPE instead, without
- *    changing any process-wide signal disposition. (Pipes have no such flag; the pipe API of the
- *    networking layer deals with them.)
+ *  - Ordering: an op stays at the head of its queue until it is finished, so a partly written
+ *    buffer is never interleaved with the next write, and a shutdown queued after writes runs
+ *    after them.
  *  - Readiness that nobody has seen yet: a freshly attached descriptor, or one whose last syscall
  *    did not hit EAGAIN, is presumed ready, so a read is tried at once instead of paying a poll
  *    round trip first. Edge-triggered polling makes this necessary as well as fast: an edge that
  *    arrived while no op was queued is remembered here, not re-reported by the kernel.
  *  - Stale events: an event fetched for a descriptor that was detached (and whose number may be
- *    reused) carries an older generation in its tag and is dropped. */
+ *    reused) carries an older generation in its tag and is dropped.
+ *  - EMFILE/ENFILE on accept: the connection stays in the kernel's backlog, the listener stays
+ *    readable, and an edge-triggered loop that simply retries would spin (a level-triggered one
+ *    would spin in the kernel instead). The reactor keeps one reserved descriptor per loop
+ *    (/dev/null, opened with the first accept): on EMFILE it closes the reserve, accepts and
+ *    closes every connection waiting in the backlog (their clients see the connection closed
+ *    instead of hanging), reopens the reserve, and completes the accept with TIDE_EMFILE once.
+ *    The listener is then marked not readable, so the next accept waits for the next client and
+ *    succeeds as soon as descriptors have been freed. If the reserve cannot be reopened (another
+ *    thread took the slot), the error is still reported once per accept op and never retried in
+ *    a loop.
+ *  - Re-entrancy: an op's finish hook (core/op.h) may attach, detach or close descriptors while
+ *    the reactor is walking a queue, and attaching may grow the descriptor table; the walks look
+ *    the descriptor's state up again after every completion instead of holding a pointer. */
 #define _GNU_SOURCE
 #include "backends/backend.h"
 
@@ -33,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/posix/io.h"
 #include "backends/posix/poller.h"
 #include "core/sys/errno_map.h"
 #include "tide/error.h"
@@ -48,8 +60,10 @@ typedef struct fd_state {
   uint32_t generation; /* bumped on detach; the high half of every event tag */
   uint8_t attached;
   uint8_t is_socket;   /* write with send(MSG_NOSIGNAL) */
+  uint8_t is_stream;   /* a short transfer means the kernel buffer is empty / full */
   uint8_t readable;    /* presumed readable: try the syscall before waiting */
   uint8_t writable;
+  uint8_t hangup;      /* the poller reported a hang-up: short reads prove nothing any more */
 } fd_state;
 
 struct tide__backend {
@@ -57,6 +71,7 @@ struct tide__backend {
   tide__poller *poller;
   fd_state *fds; /* indexed by descriptor number */
   size_t fd_capacity;
+  int reserve_fd; /* kept free for the EMFILE dance on accept; -1 until the first accept */
 };
 
 static uint64_t tag_of(int fd, const fd_state *fs) {
@@ -68,6 +83,7 @@ int tide__backend_open(tide_loop *loop, unsigned max_events, tide__backend **out
   if (b == NULL)
     return TIDE_ENOMEM;
   b->loop = loop;
+  b->reserve_fd = -1;
   int err = tide__poller_open(max_events, &b->poller);
   if (err != 0) {
     free(b);
@@ -82,6 +98,8 @@ void tide__backend_close(tide__backend *b) {
   for (size_t fd = 0; fd < b->fd_capacity; fd++)
     assert(b->fds[fd].reads.head == NULL && b->fds[fd].writes.head == NULL);
 #endif
+  if (b->reserve_fd >= 0)
+    close(b->reserve_fd);
   tide__poller_close(b->poller);
   free(b->fds);
   free(b);
@@ -108,6 +126,18 @@ static int reserve_fd_slot(tide__backend *b, size_t fd) {
   return 0;
 }
 
+/* A byte stream in the sense of io.h: a SOCK_STREAM socket or a pipe/FIFO. (Not a terminal: a
+ * canonical-mode read returns one line even when more are buffered.) */
+static int is_byte_stream(int fd, const struct stat *st) {
+  if (S_ISFIFO(st->st_mode))
+    return 1;
+  if (!S_ISSOCK(st->st_mode))
+    return 0;
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
 int tide__backend_attach(tide__backend *b, tide__fd fd) {
   if (fd < 0 || fd > INT32_MAX)
     return TIDE_EINVAL;
@@ -132,8 +162,10 @@ int tide__backend_attach(tide__backend *b, tide__fd fd) {
   }
   fs->attached = 1;
   fs->is_socket = S_ISSOCK(st.st_mode);
+  fs->is_stream = (uint8_t)is_byte_stream((int)fd, &st);
   fs->readable = 1;
   fs->writable = 1;
+  fs->hangup = 0;
   return 0;
 }
 
@@ -173,13 +205,24 @@ static int unlink_op(op_queue *q, tide__op *op) {
   return 0;
 }
 
-/* What a cancelled op completes with: a write that already moved bytes reports them. */
+static int is_read_side(tide__op_kind kind) {
+  return kind == TIDE__OP_READ || kind == TIDE__OP_READ_EXACT || kind == TIDE__OP_RECVFROM ||
+         kind == TIDE__OP_ACCEPT;
+}
+
+/* What a cancelled op completes with: one that already moved bytes (a partly done write or
+ * exact read) reports them, so no caller loses track of data. */
 static intptr_t cancelled_result(const tide__op *op) {
   return op->done > 0 ? (intptr_t)op->done : TIDE_ECANCELED;
 }
 
-static void cancel_all(op_queue *q) {
-  while (q->head != NULL) {
+/* Cancels the ops of one queue. A finish hook may detach the same descriptor meanwhile (which
+ * empties the queue itself), so the queue is re-read through `b` on every round. */
+static void cancel_queue(tide__backend *b, size_t fd, int read_side) {
+  while (fd < b->fd_capacity) {
+    op_queue *q = read_side ? &b->fds[fd].reads : &b->fds[fd].writes;
+    if (q->head == NULL)
+      return;
     tide__op *op = pop(q);
     tide__op_complete(op, cancelled_result(op));
   }
@@ -189,61 +232,121 @@ int tide__backend_detach(tide__backend *b, tide__fd fd) {
   fd_state *fs = state_of(b, fd);
   if (fs == NULL)
     return TIDE_EBADF;
-  cancel_all(&fs->reads);
-  cancel_all(&fs->writes);
-  /* Removal can only fail if the caller closed fd before detaching; the state is dropped either
-   * way, and the generation bump below discards whatever the kernel still reports for it. */
-  (void)tide__poller_remove(b->poller, (int)fd);
+  /* Detached first, so a finish hook run by the cancellations sees the descriptor gone. */
   fs->attached = 0;
   fs->generation++;
+  /* Removal can only fail if the caller closed fd before detaching; the state is dropped either
+   * way, and the generation bump above discards whatever the kernel still reports for it. */
+  (void)tide__poller_remove(b->poller, (int)fd);
+  cancel_queue(b, (size_t)fd, 1);
+  cancel_queue(b, (size_t)fd, 0);
   return 0;
 }
 
-/* Performs queued reads until one would block. */
-static void run_reads(fd_state *fs, int fd) {
-  while (fs->reads.head != NULL) {
-    tide__op *op = fs->reads.head;
-    ssize_t n = op->len ? read(fd, op->buf, op->len) : 0;
-    if (n < 0 && errno == EINTR)
+/* ---- accept, with the reserved-descriptor answer to EMFILE --------------------------------- */
+
+static void open_reserve(tide__backend *b) {
+  if (b->reserve_fd < 0)
+    b->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of descriptors: frees the reserve, accepts and closes every waiting connection, and
+ * takes the reserve back. Returns 1 if the backlog was drained (no edge will be missed). */
+static int shed_backlog(tide__backend *b, int listener) {
+  if (b->reserve_fd < 0)
+    return 0;
+  close(b->reserve_fd);
+  b->reserve_fd = -1;
+  int drained = 0;
+  for (;;) {
+    int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    if (c >= 0) {
+      close(c);
       continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      fs->readable = 0;
-      return;
     }
-    pop(&fs->reads);
-    tide__op_complete(op, n >= 0 ? (intptr_t)n : tide__err_from_errno(errno));
+    if (errno == EINTR || errno == ECONNABORTED)
+      continue;
+    drained = errno == EAGAIN || errno == EWOULDBLOCK;
+    break;
+  }
+  open_reserve(b);
+  return drained;
+}
+
+static tide__io_outcome try_accept(tide__backend *b, int fd, tide__op *op, intptr_t *result) {
+  open_reserve(b);
+  for (;;) {
+    socklen_t alen = op->addrlen;
+    int c = accept4(fd, op->addr, op->addr ? &alen : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c >= 0) {
+      if (op->addr)
+        op->addrlen = (uint32_t)alen;
+      int err = tide__backend_attach(b, c);
+      if (err != 0)
+        close(c);
+      *result = err != 0 ? err : c;
+      return TIDE__IO_DONE;
+    }
+    int err = errno;
+    if (err == EINTR || err == ECONNABORTED) /* a client that gave up: take the next one */
+      continue;
+    if (err == EAGAIN || err == EWOULDBLOCK)
+      return TIDE__IO_WAIT;
+    *result = tide__err_from_errno(err);
+    if (err == EMFILE || err == ENFILE) {
+      (void)shed_backlog(b, fd);
+      return TIDE__IO_DONE_DRAINED; /* reported once; the next accept waits for a new client */
+    }
+    return TIDE__IO_DONE;
   }
 }
 
-static ssize_t write_some(const fd_state *fs, int fd, const void *buf, size_t len) {
-  if (fs->is_socket)
-    return send(fd, buf, len, MSG_NOSIGNAL);
-  return write(fd, buf, len);
+/* ---- running queues ------------------------------------------------------------------------ */
+
+static tide__io_target target_of(const fd_state *fs, int fd) {
+  /* After a hang-up, a short read no longer means "wait for the next edge": the end of file
+   * behind the last bytes raises none. */
+  return (tide__io_target){.fd = fd, .is_socket = fs->is_socket,
+                           .is_stream = fs->is_stream && !fs->hangup};
 }
 
-/* Performs queued writes, each to its last byte, until one would block. */
-static void run_writes(fd_state *fs, int fd) {
-  while (fs->writes.head != NULL) {
+/* Performs queued read-side ops until one would block. */
+static void run_reads(tide__backend *b, int fd) {
+  for (;;) {
+    fd_state *fs = state_of(b, fd);
+    if (fs == NULL || fs->reads.head == NULL || !fs->readable)
+      return;
+    tide__op *op = fs->reads.head;
+    intptr_t result = 0;
+    tide__io_target t = target_of(fs, fd);
+    tide__io_outcome outcome = op->kind == TIDE__OP_ACCEPT ? try_accept(b, fd, op, &result)
+                                                           : tide__io_try_read(&t, op, &result);
+    fs = &b->fds[fd]; /* accept attached a descriptor: the table may have moved */
+    if (outcome != TIDE__IO_DONE)
+      fs->readable = 0;
+    if (outcome == TIDE__IO_WAIT)
+      return;
+    pop(&fs->reads);
+    tide__op_complete(op, result);
+  }
+}
+
+/* Performs queued write-side ops, each to its last byte, until one would block. */
+static void run_writes(tide__backend *b, int fd) {
+  for (;;) {
+    fd_state *fs = state_of(b, fd);
+    if (fs == NULL || fs->writes.head == NULL || !fs->writable)
+      return;
     tide__op *op = fs->writes.head;
-    if (op->done < op->len) {
-      ssize_t n = write_some(fs, fd, (const char *)op->buf + op->done, op->len - op->done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        fs->writable = 0;
-        return;
-      }
-      if (n < 0) {
-        pop(&fs->writes);
-        tide__op_complete(op, tide__err_from_errno(errno));
-        continue;
-      }
-      op->done += (size_t)n;
-      if (op->done < op->len)
-        continue;
-    }
+    intptr_t result = 0;
+    tide__io_target t = target_of(fs, fd);
+    tide__io_outcome outcome = tide__io_try_write(&t, op, &result);
+    if (outcome != TIDE__IO_DONE)
+      fs->writable = 0;
+    if (outcome == TIDE__IO_WAIT)
+      return;
     pop(&fs->writes);
-    tide__op_complete(op, (intptr_t)op->len);
+    tide__op_complete(op, result);
   }
 }
 
@@ -251,36 +354,34 @@ int tide__backend_submit(tide__backend *b, tide__op *op) {
   fd_state *fs = state_of(b, op->fd);
   if (fs == NULL)
     return TIDE_EBADF;
-  switch (op->kind) {
-    case TIDE__OP_READ:
-      push(&fs->reads, op);
-      if (fs->readable && fs->reads.head == op)
-        run_reads(fs, (int)op->fd);
-      return 0;
-    case TIDE__OP_WRITE:
-      push(&fs->writes, op);
-      if (fs->writable && fs->writes.head == op)
-        run_writes(fs, (int)op->fd);
-      return 0;
+  if (is_read_side(op->kind)) {
+    push(&fs->reads, op);
+    if (fs->reads.head == op)
+      run_reads(b, (int)op->fd);
+    return 0;
   }
-  return TIDE_EINVAL;
+  push(&fs->writes, op);
+  if (fs->writes.head == op)
+    run_writes(b, (int)op->fd);
+  return 0;
 }
 
 void tide__backend_cancel(tide__backend *b, tide__op *op) {
   fd_state *fs = state_of(b, op->fd);
   if (fs == NULL)
     return;
-  op_queue *q = op->kind == TIDE__OP_READ ? &fs->reads : &fs->writes;
-  /* A read in the queue has not transferred anything: each read is one syscall, performed
-   * completely or not at all, so unlinking it loses no data. */
+  op_queue *q = is_read_side(op->kind) ? &fs->reads : &fs->writes;
+  /* An op in the queue has either transferred nothing (a plain read is one syscall, performed
+   * completely or not at all) or reports what it transferred (cancelled_result), so unlinking it
+   * loses no data. */
   if (unlink_op(q, op))
     tide__op_complete(op, cancelled_result(op));
 }
 
 void tide__backend_cancel_all(tide__backend *b) {
   for (size_t fd = 0; fd < b->fd_capacity; fd++) {
-    cancel_all(&b->fds[fd].reads);
-    cancel_all(&b->fds[fd].writes);
+    cancel_queue(b, fd, 1);
+    cancel_queue(b, fd, 0);
   }
 }
 
@@ -292,13 +393,17 @@ int tide__backend_poll(tide__backend *b, int64_t timeout_ns) {
     fd_state *fs = state_of(b, fd);
     if (fs == NULL || tag_of(fd, fs) != events[i].tag)
       continue; /* stale: the descriptor was detached after the kernel queued this event */
+    if (events[i].events & TIDE__POLL_HANGUP)
+      fs->hangup = 1;
     if (events[i].events & TIDE__POLL_READABLE) {
       fs->readable = 1;
-      run_reads(fs, fd);
+      run_reads(b, fd);
     }
-    if (events[i].events & TIDE__POLL_WRITABLE) {
+    fs = state_of(b, fd); /* a completion may have detached it, or grown the table */
+    if (fs != NULL && tag_of(fd, fs) == events[i].tag &&
+        (events[i].events & TIDE__POLL_WRITABLE)) {
       fs->writable = 1;
-      run_writes(fs, fd);
+      run_writes(b, fd);
     }
   }
   return n;

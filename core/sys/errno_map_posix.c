@@ -29,6 +29,7 @@ int tide__err_from_errno(int errnum) {
     case ECONNREFUSED: return TIDE_ECONNREFUSED;
     case ECONNABORTED: return TIDE_ECONNABORTED;
     case ENOTCONN: return TIDE_ENOTCONN;
+    case EDESTADDRREQ: return TIDE_ENOTCONN; /* a datagram with no destination */
     case EADDRINUSE: return TIDE_EADDRINUSE;
     case EADDRNOTAVAIL: return TIDE_EADDRNOTAVAIL;
     case EAFNOSUPPORT: return TIDE_EAFNOSUPPORT;

@@ -222,11 +222,12 @@ TIDE_TEST(reactor, read_completes_at_once_when_data_is_already_there) {
   CHECK_EQ(1, d.calls);
   CHECK_EQ(5, d.result);
   CHECK(memcmp(buf, "ready", 5) == 0);
-  /* The descriptor is still presumed readable: a second read with data present is also
-   * immediate, and one with no data left waits. */
+  /* That read came back short (5 of 16 bytes), which on a pipe means the kernel buffer is
+   * empty: the reactor stops presuming readiness instead of paying for a read that would say
+   * EAGAIN. Bytes written now raise a fresh edge, so the next read completes one poll later. */
   write_all(fds[1], "again", 5);
   tide_future *g = submit_read(loop, fds[0], buf, sizeof buf);
-  CHECK(tide_future_done(g));
+  CHECK(!tide_future_done(g));
   expect_result(loop, g, 5);
   tide_future *h = submit_read(loop, fds[0], buf, sizeof buf);
   CHECK(!tide_future_done(h));

@@ -1,0 +1,216 @@
+/* tests/net/net_util.h — what the networking tests share: a loop whose warnings fail the test, a
+ * main task run to completion under a time bound, a descriptor count taken before and after
+ * every test (nothing may leak), and a few servers written as tasks.
+ *
+ * Traffic goes to 127.0.0.1 / ::1 only, and names are never looked up beyond "localhost". */
+#ifndef TIDE_TESTS_NET_UTIL_H
+#define TIDE_TESTS_NET_UTIL_H
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+
+#include "harness.h"
+
+#define MS INT64_C(1000000)
+#define SECOND_NS INT64_C(1000000000)
+
+static inline int64_t net_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * SECOND_NS + ts.tv_nsec;
+}
+
+static inline int net_count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  CHECK(d != NULL);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] != '.')
+      n++;
+  }
+  closedir(d);
+  return n - 1; /* the directory stream's own descriptor */
+}
+
+/* The number of tide's name-lookup threads ("tide-dns") in this process. Other threads are not
+ * counted: sanitizer runtimes start their own at any time. */
+static inline int net_count_dns_threads(void) {
+  DIR *d = opendir("/proc/self/task");
+  CHECK(d != NULL);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[300], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue; /* the thread exited meanwhile */
+    if (fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "tide-dns", 8) == 0)
+      n++;
+    fclose(f);
+  }
+  closedir(d);
+  return n;
+}
+
+/* Waits (bounded) until no name-lookup thread is left: lookups run on detached threads, which
+ * may still be exiting after they delivered (or dropped) their result, and valgrind would report
+ * their thread-local storage if the process ended first. */
+static inline void net_wait_for_workers(void) {
+  int64_t give_up = net_mono_ns() + 5 * SECOND_NS;
+  for (;;) {
+    int n = net_count_dns_threads();
+    if (n == 0)
+      return;
+    if (net_mono_ns() > give_up)
+      TIDE_TEST_FAIL("%d lookup thread(s) still running 5 s after the test", n);
+    usleep(1000);
+  }
+}
+
+typedef struct net_log {
+  int warnings;
+  char last[512];
+} net_log;
+
+static inline void net_capture_log(void *user, tide_log_level level, const char *message) {
+  net_log *c = user;
+  if (level >= TIDE_LOG_WARN)
+    c->warnings++;
+  snprintf(c->last, sizeof c->last, "%s", message);
+}
+
+/* Runs main_fn(loop, arg) as a task on a fresh loop until it finishes (at most `limit_s`
+ * seconds), checks that it returned 0, closes the loop (no warnings allowed) and checks that no
+ * descriptor leaked. */
+static inline void net_run(tide_task_fn main_fn, void *arg, int limit_s) {
+  int fds_before = net_count_fds();
+  net_log cap = {0, ""};
+  tide_loop_options opts;
+  tide_loop_options_init(&opts);
+  opts.log = net_capture_log;
+  opts.log_user = &cap;
+  tide_loop *loop;
+  CHECK_OK(tide_loop_new(&loop, &opts));
+  tide_future *task;
+  CHECK_OK(tide_spawn(loop, main_fn, arg, NULL, &task));
+  int64_t give_up = net_mono_ns() + limit_s * SECOND_NS;
+  while (!tide_future_done(task)) {
+    if (net_mono_ns() > give_up) {
+      tide_loop_dump_tasks(loop, stderr);
+      TIDE_TEST_FAIL("the test's main task did not finish within %d s", limit_s);
+    }
+    CHECK(tide_loop_run_once(loop, 100 * MS) >= 0);
+  }
+  CHECK_OK(tide_future_result(task, NULL));
+  tide_future_release(task);
+  /* Let fire-and-forget helpers (servers finishing their close) settle. */
+  for (int i = 0; i < 100 && tide_loop_alive(loop); i++)
+    CHECK(tide_loop_run_once(loop, 10 * MS) >= 0);
+  CHECK_OK(tide_loop_close(loop));
+  if (cap.warnings != 0)
+    TIDE_TEST_FAIL("the loop reported %d warning(s), last: %s", cap.warnings, cap.last);
+  net_wait_for_workers();
+  CHECK_EQ(fds_before, net_count_fds());
+}
+
+/* A TCP listener on 127.0.0.1 (or ::1) with a kernel-chosen port; *addr gets its address. */
+static inline tide_listener *net_listen(tide_loop *loop, const char *ip,
+                                        struct sockaddr_storage *addr) {
+  struct sockaddr_storage want;
+  CHECK_OK(tide_addr_from_ip(ip, 0, &want));
+  tide_listener *l;
+  CHECK_OK(tide_tcp_listen(loop, (struct sockaddr *)&want, NULL, &l));
+  CHECK_OK(tide_listener_address(l, addr));
+  CHECK(tide_addr_port((struct sockaddr *)addr) != 0);
+  return l;
+}
+
+/* Echoes everything it reads on `arg` (a stream) until end of file or an error, then closes it. */
+static inline int net_echo_conn(tide_loop *loop, void *arg, void **result) {
+  (void)loop;
+  (void)result;
+  tide_stream *s = arg;
+  char buf[16384];
+  for (;;) {
+    size_t n;
+    int err = tide_stream_read(s, buf, sizeof buf, &n);
+    if (err != 0 || n == 0)
+      break;
+    if (tide_stream_write(s, buf, n) != 0)
+      break;
+  }
+  tide_stream_close(s);
+  return 0;
+}
+
+/* Accepts `count` connections on `l` (a listener), serving each with net_echo_conn in its own
+ * task, then closes the listener. Spawned with arg = a net_server. */
+typedef struct net_server {
+  tide_listener *listener;
+  int count;
+} net_server;
+
+static inline int net_echo_server(tide_loop *loop, void *arg, void **result) {
+  (void)result;
+  net_server *srv = arg;
+  for (int i = 0; i < srv->count; i++) {
+    tide_stream *s;
+    int err = tide_listener_accept(srv->listener, &s);
+    if (err != 0) {
+      tide_listener_close(srv->listener);
+      return err;
+    }
+    CHECK_OK(tide_spawn(loop, net_echo_conn, s, NULL, NULL));
+  }
+  tide_listener_close(srv->listener);
+  return 0;
+}
+
+/* A port on 127.0.0.1 where connections are refused: a socket bound to it but not listening,
+ * which also keeps tests running in parallel from being given the same port. Returns the
+ * socket; close it when done. */
+static inline int net_refusing_port(struct sockaddr_storage *addr) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  CHECK(fd >= 0);
+  CHECK_OK(tide_addr_from_ip("127.0.0.1", 0, addr));
+  CHECK_EQ(0, bind(fd, (struct sockaddr *)addr, sizeof(struct sockaddr_in)));
+  socklen_t len = sizeof *addr;
+  CHECK_EQ(0, getsockname(fd, (struct sockaddr *)addr, &len));
+  return fd;
+}
+
+/* A connected client stream to addr (inside a task). */
+static inline tide_stream *net_connect(tide_loop *loop, const struct sockaddr_storage *addr) {
+  tide_stream *s = NULL;
+  CHECK_OK(tide_tcp_connect(loop, (const struct sockaddr *)addr, &s));
+  CHECK(s != NULL);
+  return s;
+}
+
+/* Awaits an op future, releases it, and returns bytes (>= 0) or the error. */
+static inline intptr_t net_await(tide_future *f) {
+  void *v = NULL;
+  int err = tide_await(f, &v);
+  tide_future_release(f);
+  return err != 0 ? err : (intptr_t)tide_io_bytes(v);
+}
+
+/* Checks a settled op future's outcome and releases it. */
+static inline intptr_t net_result(tide_future *f) {
+  void *v = NULL;
+  int err = tide_future_result(f, &v);
+  tide_future_release(f);
+  return err != 0 ? err : (intptr_t)tide_io_bytes(v);
+}
+
+#endif
