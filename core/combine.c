@@ -12,6 +12,17 @@
 #include "tide/task.h"
 #include "tide/timer.h"
 
+/* The argument check every combinator shares: a loop, and n non-NULL futures of that loop. */
+static int inputs_are_valid(const tide_loop *loop, tide_future *const *inputs, size_t n) {
+  if (loop == NULL || (n > 0 && inputs == NULL))
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (inputs[i] == NULL || inputs[i]->loop != loop)
+      return 0;
+  }
+  return 1;
+}
+
 /* ---- gather ------------------------------------------------------------------------------ */
 
 typedef struct gather_op {
@@ -62,13 +73,9 @@ static void gather_cancelled(tide_future *f, void *arg) {
 
 int tide_gather(tide_loop *loop, tide_future *const *inputs, size_t n, unsigned flags,
                 tide_future **out) {
-  if (loop == NULL || out == NULL || (n > 0 && inputs == NULL) ||
-      (flags & ~(unsigned)TIDE_GATHER_ALL_OUTCOMES))
+  if (out == NULL || (flags & ~(unsigned)TIDE_GATHER_ALL_OUTCOMES) ||
+      !inputs_are_valid(loop, inputs, n))
     return TIDE_EINVAL;
-  for (size_t i = 0; i < n; i++) {
-    if (inputs[i] == NULL || inputs[i]->loop != loop)
-      return TIDE_EINVAL;
-  }
   if (n > (SIZE_MAX - sizeof(gather_op)) / sizeof(tide_future *))
     return TIDE_ENOMEM;
   gather_op *op = malloc(sizeof *op + n * sizeof(tide_future *));
@@ -213,14 +220,10 @@ static void wait_input_done(tide_future *input, void *arg) {
 
 int tide_wait(tide_loop *loop, tide_future *const *inputs, size_t n, tide_wait_mode mode,
               tide_future **out) {
-  if (loop == NULL || out == NULL || (n > 0 && inputs == NULL) ||
+  if (out == NULL || !inputs_are_valid(loop, inputs, n) ||
       (mode != TIDE_WAIT_FIRST_COMPLETED && mode != TIDE_WAIT_FIRST_FAILURE &&
        mode != TIDE_WAIT_ALL_COMPLETED))
     return TIDE_EINVAL;
-  for (size_t i = 0; i < n; i++) {
-    if (inputs[i] == NULL || inputs[i]->loop != loop)
-      return TIDE_EINVAL;
-  }
   tide_future *result;
   int err = tide_future_new(loop, &result);
   if (err != 0)
@@ -326,12 +329,8 @@ static void as_completed_input_done(tide_future *input, void *arg) {
 
 int tide_as_completed_init(tide_as_completed *ac, tide_loop *loop, tide_future *const *inputs,
                            size_t n) {
-  if (ac == NULL || loop == NULL || (n > 0 && inputs == NULL))
+  if (ac == NULL || !inputs_are_valid(loop, inputs, n))
     return TIDE_EINVAL;
-  for (size_t i = 0; i < n; i++) {
-    if (inputs[i] == NULL || inputs[i]->loop != loop)
-      return TIDE_EINVAL;
-  }
   if (n > (SIZE_MAX - sizeof(as_completed_state)) / sizeof(tide_future *))
     return TIDE_ENOMEM;
   as_completed_state *st = calloc(1, sizeof *st + n * sizeof(tide_future *));
