@@ -291,6 +291,28 @@ __attribute__((noinline)) static uint64_t reg_compute(uint64_t seed, int steps,
          (double_bits(v) << 5) ^ (double_bits(p) << 6) ^ (double_bits(q) << 7);
 }
 
+/* The frame pointer (rbp, x29) is callee-saved too, but optimised code may never read it after a
+ * call, so read it directly: a switch that lost it breaks debuggers and profilers that walk frame
+ * pointers. Returns 1 if it is the same after yield() as before. */
+__attribute__((noinline)) static int frame_pointer_survives(void (*volatile yield)(void)) {
+  uintptr_t before = 0, after = 0;
+#if defined(__x86_64__)
+  __asm__ volatile("movq %%rbp, %0" : "=r"(before));
+  yield();
+  __asm__ volatile("movq %%rbp, %0" : "=r"(after));
+#elif defined(__aarch64__)
+  __asm__ volatile("mov %0, x29" : "=r"(before));
+  yield();
+  __asm__ volatile("mov %0, x29" : "=r"(after));
+#else
+  yield();
+#endif
+  (void)__builtin_frame_address(0); /* makes the function keep a frame pointer */
+  return before == after;
+}
+
+static int reg_fiber_fp_ok;
+
 #define REG_STEPS 1000
 #define REG_SEED_MAIN 0x1234567u
 #define REG_SEED_FIBER 0x7654321u
@@ -298,6 +320,7 @@ __attribute__((noinline)) static uint64_t reg_compute(uint64_t seed, int steps,
 static void reg_fiber_entry(void *arg) {
   (void)arg;
   reg_fiber_result = reg_compute(REG_SEED_FIBER, REG_STEPS, reg_yield_to_main);
+  reg_fiber_fp_ok = frame_pointer_survives(reg_yield_to_main);
   tide__context_switch_final(&reg_fiber, &reg_main);
 }
 
@@ -313,8 +336,12 @@ TIDE_TEST(context, callee_saved_integer_and_float_registers_survive_switches) {
   /* Main's first yield starts the fiber; after main's last, the fiber still has one to return
    * from, so one more switch lets it finish. */
   uint64_t got_main = reg_compute(REG_SEED_MAIN, REG_STEPS, reg_yield_to_fiber);
+  /* The fiber now checks its frame pointer across one more round trip, and finishes. */
+  int main_fp_ok = frame_pointer_survives(reg_yield_to_fiber);
   tide__context_switch(&reg_main, &reg_fiber);
   CHECK_EQ(1, reg_fiber.finished);
+  CHECK_EQ(1, main_fp_ok);
+  CHECK_EQ(1, reg_fiber_fp_ok);
   CHECK(got_main == want_main);
   CHECK(reg_fiber_result == want_fiber);
   tide__stack_free(&stack);

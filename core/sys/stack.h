@@ -5,17 +5,20 @@
  * process gets SIGSEGV (an access violation on Windows) at the faulting instruction, rather than
  * silently writing over whatever lies below.
  *
- * Memory is reserved, not committed: the OS provides pages as they are first touched, so a task
- * that uses 3 KiB of a 64 KiB stack costs about one page of resident memory. The loop pools
- * stacks (tide__stack_alloc is a system call or two; reuse is free).
+ * Pages are provided as they are first touched, so a task that uses 3 KiB of a 64 KiB stack costs
+ * about one page of resident memory (POSIX reserves without committing; Windows commits, which
+ * counts against the commit limit, but still maps pages on first touch). The loop pools
+ * stacks: tide__stack_alloc makes a few system calls, reuse makes none.
  *
  * Pitfalls:
  *   - The guard catches a frame that steps onto it, not one that jumps over it: a function with
  *     more than a page of locals can skip the guard unless the compiler probes its frame
  *     (-fstack-clash-protection; MSVC and mingw always probe). Keep big buffers off task stacks.
- *   - Each stack is two kernel mappings (the guard and the rest). Linux caps a process at
- *     vm.max_map_count mappings (65530 by default), so about 32,000 live stacks per process
- *     unless that is raised.
+ *   - Linux caps a process at vm.max_map_count mappings (65530 by default). A PROT_NONE guard
+ *     splits each stack into two, so about 32,700 live stacks fit; on Linux 6.13 and later the
+ *     guard is a guard region (MADV_GUARD_INSTALL), which splits nothing, and 100,000 stacks
+ *     cost a few dozen mappings (stack_posix.c). On older kernels, raise vm.max_map_count for
+ *     more than ~32,000 tasks.
  *   - Valgrind is told about each stack (VALGRIND_STACK_REGISTER) when its header was found at
  *     configure time; the call costs a few instructions when the program does not run under it. */
 #ifndef TIDE_SYS_STACK_H
@@ -33,6 +36,9 @@ typedef struct tide__stack {
   void *mapping; /* the whole mapping, guard included, for the free */
   size_t mapping_size;
   unsigned valgrind_id; /* valgrind's handle for the registered stack; 0 when not registered */
+  /* 1: the guard is a Linux guard region, which costs no kernel mapping of its own; 0: an
+   * inaccessible page (PROT_NONE; reserved and never committed on Windows). */
+  unsigned guard_region;
 } tide__stack;
 
 /* Maps a stack of at least `size` usable bytes (rounded up to pages) with a guard page below it
