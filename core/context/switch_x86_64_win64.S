@@ -91,6 +91,7 @@ tide__context_swap:
         stmxcsr 160(%rsp)
         fnstcw  164(%rsp)
         movl    160(%rsp), %r9d             /* the running modes, to compare with the next ones */
+        andl    $0xffc0, %r9d               /* MXCSR's control bits only (see the SysV file) */
         movzwl  164(%rsp), %r11d
         movq    %gs:0x1478, %r10
         movq    %r10, 168(%rsp)
@@ -109,7 +110,9 @@ tide__context_swap:
         movq    %r10, %gs:0x10
         movq    168(%rsp), %r10
         movq    %r10, %gs:0x1478
-        cmpl    160(%rsp), %r9d
+        movl    160(%rsp), %r10d
+        andl    $0xffc0, %r10d
+        cmpl    %r10d, %r9d
         jne     1f
         cmpw    164(%rsp), %r11w
         jne     1f
