@@ -1,23 +1,26 @@
-# Chooses how tasks switch stacks (-DTIDE_CONTEXT=auto|asm|ucontext) and sets
+# Chooses how tasks switch stacks (-DTIDE_CONTEXT=auto|asm|ucontext|fiber) and sets
 # TIDE_CONTEXT_SOURCES: the switch for the target plus the task-stack allocator for its OS.
 #   asm       hand-written switches in core/context/: x86-64 System V (Linux, BSDs, macOS), AArch64
 #             (Linux, BSDs, macOS), x86-64 Windows with mingw-w64 or clang (GNU assembler syntax).
 #   ucontext  makecontext/swapcontext, for other POSIX systems; much slower (a system call per
 #             switch).
-#   auto      asm where there is one for the target, ucontext otherwise.
-# The choice reaches tide's sources, tests and benchmarks as TIDE_CONTEXT_ASM or
-# TIDE_CONTEXT_UCONTEXT (core/context/context.h lays out tide__context by it). It is a directory
-# definition, so a parent project that vendors tide never sees it.
+#   fiber     Win32 fibers (ConvertThreadToFiberEx/CreateFiberEx/SwitchToFiber), Windows only: for
+#             MSVC, which cannot assemble the GNU-syntax switch, and Windows targets without one.
+#             Each task runs on a stack its fiber owns (core/context/context_fiber.c).
+#   auto      asm where there is one for the target; otherwise fiber on Windows, ucontext elsewhere.
+# The choice reaches tide's sources, tests and benchmarks as TIDE_CONTEXT_ASM,
+# TIDE_CONTEXT_UCONTEXT or TIDE_CONTEXT_FIBER (core/context/context.h lays out tide__context by
+# it). It is a directory definition, so a parent project that vendors tide never sees it.
 include(CheckIncludeFile)
 include(CheckSymbolExists)
 
-set(TIDE_CONTEXT "auto" CACHE STRING "Stack switching for tasks: auto, asm or ucontext")
-set_property(CACHE TIDE_CONTEXT PROPERTY STRINGS auto asm ucontext)
+set(TIDE_CONTEXT "auto" CACHE STRING "Stack switching for tasks: auto, asm, ucontext or fiber")
+set_property(CACHE TIDE_CONTEXT PROPERTY STRINGS auto asm ucontext fiber)
 
-# Sets out_impl to asm or ucontext and out_sources to the files that implement it.
+# Sets out_impl to asm, ucontext or fiber and out_sources to the files that implement it.
 function(tide_resolve_context out_impl out_sources)
   set(impl "${TIDE_CONTEXT}")
-  set(known auto asm ucontext)
+  set(known auto asm ucontext fiber)
   if(NOT impl IN_LIST known)
     message(FATAL_ERROR "TIDE_CONTEXT='${impl}' is not a tide context switch; choose one of: "
                         "${known}")
@@ -45,6 +48,8 @@ function(tide_resolve_context out_impl out_sources)
   if(impl STREQUAL "auto")
     if(asm_sources)
       set(impl asm)
+    elseif(WIN32)
+      set(impl fiber)
     else()
       set(impl ucontext)
     endif()
@@ -55,9 +60,17 @@ function(tide_resolve_context out_impl out_sources)
       message(FATAL_ERROR "TIDE_CONTEXT=asm: tide has no assembly switch for ${CMAKE_SYSTEM_NAME} "
                           "on ${CMAKE_SYSTEM_PROCESSOR} with ${CMAKE_C_COMPILER_ID}; the ones "
                           "there are x86-64 System V, AArch64 and x86-64 Windows (mingw/clang); "
-                          "use TIDE_CONTEXT=ucontext on other POSIX systems")
+                          "use TIDE_CONTEXT=fiber on Windows, TIDE_CONTEXT=ucontext on other POSIX "
+                          "systems")
     endif()
     set(sources core/context/context_asm.c ${asm_sources})
+  elseif(impl STREQUAL "fiber")
+    if(NOT WIN32)
+      message(FATAL_ERROR "TIDE_CONTEXT=fiber uses the Win32 fiber API and builds only for Windows; "
+                          "this target is ${CMAKE_SYSTEM_NAME}. Use TIDE_CONTEXT=auto, asm or "
+                          "ucontext")
+    endif()
+    set(sources core/context/context_fiber.c)
   else()
     check_symbol_exists(makecontext "ucontext.h" TIDE_HAVE_MAKECONTEXT)
     if(NOT TIDE_HAVE_MAKECONTEXT)
@@ -85,6 +98,8 @@ message(STATUS "tide: context switch ${TIDE_CONTEXT_RESOLVED}")
 if(TIDE_CONTEXT_RESOLVED STREQUAL "asm")
   enable_language(ASM)
   add_compile_definitions(TIDE_CONTEXT_ASM=1)
+elseif(TIDE_CONTEXT_RESOLVED STREQUAL "fiber")
+  add_compile_definitions(TIDE_CONTEXT_FIBER=1)
 else()
   add_compile_definitions(TIDE_CONTEXT_UCONTEXT=1)
 endif()

@@ -213,6 +213,12 @@ static void deep_entry(void *arg) {
 }
 
 TIDE_TEST(context, deep_recursion_uses_three_quarters_of_a_64k_stack) {
+#if defined(TIDE_CONTEXT_FIBER)
+  /* The depth is measured against the tide__stack, which a fiber does not run on. */
+  printf("skipped: a Win32 fiber runs on the stack CreateFiberEx allocates for it (no API runs a "
+         "fiber on caller-provided memory), not on the tide__stack this test measures\n");
+  return;
+#endif
   tide__stack stack;
   CHECK_OK(tide__stack_alloc(&stack, STACK_SIZE));
   struct deep d;
@@ -491,9 +497,12 @@ TIDE_TEST(context, entry_runs_on_a_16_byte_aligned_stack) {
   CHECK_EQ(0, p.frame_addr % 16);
   CHECK_EQ(0, p.nested_local_addr % 16);
   CHECK_STR("2.500", p.printed);
-  /* The frames are on the fiber's stack, not the loop's. */
+#if !defined(TIDE_CONTEXT_FIBER)
+  /* The frames are on the fiber's stack, not the loop's. (A Win32 fiber runs on the stack
+   * CreateFiberEx allocates for it, not on the tide__stack, so this part does not apply.) */
   CHECK(p.frame_addr > (uintptr_t)stack.base);
   CHECK(p.frame_addr < (uintptr_t)stack.base + stack.size);
+#endif
   tide__stack_free(&stack);
 }
 

@@ -3,19 +3,26 @@
  * A tide__context is a suspended execution: a stack and what is needed to resume on it. A task is
  * made with tide__context_make on a stack from tide__stack_alloc (core/sys/stack.h); the loop's own
  * stack becomes a context with tide__context_init_current; tide__context_switch saves the running
- * one and resumes another. Nothing here allocates, and nothing here is thread-safe: a context is
- * resumed only on the thread that runs its loop.
+ * one and resumes another. Nothing here allocates (but the fiber build, whose fibers the OS
+ * allocates), and nothing here is thread-safe: a context is resumed only on the thread that runs
+ * its loop.
  *
  * Implementations, chosen at configure time by cmake/TideContext.cmake (TIDE_CONTEXT=auto|asm|
- * ucontext), which defines TIDE_CONTEXT_ASM or TIDE_CONTEXT_UCONTEXT for tide and its tests:
+ * ucontext|fiber), which defines TIDE_CONTEXT_ASM, TIDE_CONTEXT_UCONTEXT or TIDE_CONTEXT_FIBER for
+ * tide and its tests:
  *   asm       hand-written switches: switch_x86_64_sysv.S, switch_aarch64.S, switch_x86_64_win64.S
  *             (context_asm.c is their C side). A switch saves only what the ABI says a call
  *             preserves, on the stack being left, so it costs about as much as a function call.
  *   ucontext  POSIX makecontext/swapcontext (context_ucontext.c), for other POSIX systems. Correct
  *             but slow: glibc's swapcontext makes a sigprocmask system call on every switch.
+ *   fiber     Win32 fibers (context_fiber.c), Windows only: the build option for compilers that
+ *             cannot assemble the GNU-syntax switch (MSVC) or targets without one. Each context
+ *             runs on a stack the OS allocates for its fiber; the tide__stack given to
+ *             tide__context_make is not used (see context_fiber.c).
  *
  * Sanitizers and tools are told about every switch (context_sanitizer.h): ASan's fiber API, TSan's
- * fiber API; valgrind learns the stacks when they are allocated (core/sys/stack_posix.c).
+ * fiber API; valgrind learns the stacks when they are allocated (core/sys/stack_posix.c). The fiber
+ * build does not tell them and refuses to compile under them (context_fiber.c).
  *
  * Pitfalls the callers must respect:
  *   - A context must stay at the same address from tide__context_make until it has finished: the
@@ -32,9 +39,11 @@
 
 /* The build defines one of these; a build that does not (say, a vendoring project compiling the
  * sources by hand) gets what TIDE_CONTEXT=auto would have chosen. */
-#if !defined(TIDE_CONTEXT_ASM) && !defined(TIDE_CONTEXT_UCONTEXT)
+#if !defined(TIDE_CONTEXT_ASM) && !defined(TIDE_CONTEXT_UCONTEXT) && !defined(TIDE_CONTEXT_FIBER)
 #if (defined(__x86_64__) && !defined(_MSC_VER)) || defined(__aarch64__)
 #define TIDE_CONTEXT_ASM 1
+#elif defined(_WIN32)
+#define TIDE_CONTEXT_FIBER 1
 #else
 #define TIDE_CONTEXT_UCONTEXT 1
 #endif
@@ -54,12 +63,22 @@ struct tide__context {
 #if defined(TIDE_CONTEXT_UCONTEXT)
   ucontext_t uc;
   tide__context *prev; /* set by whoever switches here: the context it left, for the sanitizers */
+#elif defined(TIDE_CONTEXT_FIBER)
+  /* The Win32 fiber: the running thread's (tide__context_init_current), or one created at the
+   * first switch into a made context and deleted by whichever context its final switch resumes.
+   * NULL for a made context that has not run yet or has been deleted. */
+  void *fiber;
+  tide__context *prev; /* set by whoever switches here: the context it left, deleted if finished */
+  /* The creator's FP control modes (MXCSR, x87 control word), which a new context starts with. */
+  unsigned fp_mxcsr;
+  unsigned short fp_x87_cw;
 #else
   /* The saved stack pointer while suspended; the switch code reads and writes only this. */
   void *sp;
 #endif
   /* The stack, lowest address first. For a context made by tide__context_init_current it is
-   * unknown (NULL, 0) until ASan reports it at the first switch away; nothing else needs it. */
+   * unknown (NULL, 0) until ASan reports it at the first switch away; nothing else needs it.
+   * With fibers the base is NULL and the size is what the fiber's own stack is sized from. */
   void *stack_base;
   size_t stack_size;
   void (*entry)(void *arg);
