@@ -1,12 +1,16 @@
-/* tests/timer_heap_test.c — the loop's 4-ary timer heap (core/timer_heap.[ch]), tested directly.
+/* tests/timer_heap_test.c — the loop's timer heap (core/timer_heap.[ch]), tested directly.
  *
  * The randomised tests drive the heap and a reference model side by side: the model is a plain
  * array of (active, deadline, seq) per timer, whose minimum is found by a linear scan. After
- * every operation the heap's size and minimum must match the model's; periodically the whole heap
- * is audited: the 4-ary heap property, every active timer's private_heap_index pointing back at
- * its own entry with the model's key, and every inactive timer marked TIDE__TIMER_INACTIVE.
- * Deadlines are drawn from a small range so that ties are frequent and the (deadline, seq)
- * tie-break — FIFO among equal deadlines — is exercised constantly. */
+ * every operation the heap's size and minimum must match the model's; periodically the whole
+ * structure is audited: the far heap's order by deadline over TIDE__TIMER_FAR_ARITY children,
+ * the near heap's order by (deadline, seq), the run's single deadline and rising seqs, the
+ * invariant that ties the far heap to the near side (every far deadline later than the near
+ * side's earliest, no far timer while the near side is empty), every active timer's
+ * private_heap_index pointing back at its own slot with the model's key, and every inactive timer
+ * marked TIDE__TIMER_INACTIVE. Deadlines are drawn from a small range so that ties are frequent
+ * and the (deadline, seq) tie-break — FIFO among equal deadlines — is exercised constantly, as
+ * are the moves of whole cohorts of equal deadlines from the far heap to the near side. */
 #include <stdint.h>
 
 #include "core/timer_heap.h"
@@ -40,20 +44,90 @@ static int key_before(int64_t da, uint64_t sa, int64_t db, uint64_t sb) {
   return da < db || (da == db && sa < sb);
 }
 
-/* Checks the heap property for every parent/child pair and that every entry's timer points back
- * at its slot. */
+enum {
+  FAR_ARITY = TIDE__TIMER_FAR_ARITY,
+  NEAR_ARITY = TIDE__TIMER_NEAR_ARITY,
+  LEAD = TIDE__TIMER_FAR_LEAD
+};
+
+/* The timer in far slot i and in near position j. */
+static tide_timer *far_timer(const tide__timer_heap *h, uint32_t i) {
+  return h->far[i + LEAD].timer;
+}
+
+static tide_timer *near_timer(const tide__timer_heap *h, uint32_t j) {
+  return h->near[j].timer;
+}
+
+/* Checks both heaps' order for every parent/child pair, the run's order, the invariant between
+ * the far heap and the near side, that every slot's timer points back at its slot and every near
+ * or run entry carries its timer's seq, and that the far slots are laid out as timer_heap.h
+ * promises: each group of siblings starts on a 128-byte boundary. */
 static void audit_heap_shape(const tide__timer_heap *h) {
   CHECK(h->size <= h->capacity);
-  for (uint32_t i = 0; i < h->size; i++) {
-    const tide__timer_entry *e = &h->entries[i];
-    if (e->timer->private_heap_index != i)
-      TIDE_TEST_FAIL("entry %u: timer's private_heap_index is %u", i,
+  uint32_t run_live = 0;
+  if (h->run_head == h->run_end && h->run_head != 0)
+    TIDE_TEST_FAIL("an empty run is at %u, not reset to 0", h->run_head);
+  if (h->run_head < h->run_end && h->run[h->run_head].timer == NULL)
+    TIDE_TEST_FAIL("the run's head %u is a removed entry", h->run_head);
+  uint64_t last_seq = 0;
+  for (uint32_t p = h->run_head; p < h->run_end; p++) {
+    const tide__timer_entry *e = &h->run[p];
+    if (e->timer == NULL)
+      continue;
+    run_live++;
+    if (e->timer->private_heap_index != (TIDE__TIMER_RUN | p))
+      TIDE_TEST_FAIL("run position %u: timer's private_heap_index is %#x", p,
                      e->timer->private_heap_index);
+    if (e->seq != e->timer->private_seq)
+      TIDE_TEST_FAIL("run position %u: entry's seq %llu, timer's seq %llu", p,
+                     (unsigned long long)e->seq, (unsigned long long)e->timer->private_seq);
+    if (e->deadline != h->run[h->run_head].deadline)
+      TIDE_TEST_FAIL("run position %u: deadline %lld, the head's is %lld", p,
+                     (long long)e->deadline, (long long)h->run[h->run_head].deadline);
+    if (run_live > 1 && e->seq <= last_seq)
+      TIDE_TEST_FAIL("run order broken at position %u: seq %llu after %llu", p,
+                     (unsigned long long)e->seq, (unsigned long long)last_seq);
+    last_seq = e->seq;
+  }
+  CHECK_EQ(h->run_live, run_live);
+  CHECK_EQ(h->size, h->far_size + h->near_size + run_live);
+  const tide__timer_entry *near_min = tide__timer_heap_min(h);
+  if (near_min == NULL && h->far_size != 0)
+    TIDE_TEST_FAIL("the near side is empty but the far heap holds %u timers", h->far_size);
+  if (h->far_size > 1 && (uintptr_t)&h->far[1 + LEAD] % 128 != 0)
+    TIDE_TEST_FAIL("the first sibling group starts at offset %u of a 128-byte block, not 0",
+                   (unsigned)((uintptr_t)&h->far[1 + LEAD] % 128));
+  for (uint32_t i = 0; i < h->far_size; i++) {
+    const tide_timer *t = far_timer(h, i);
+    int64_t d = h->far[i + LEAD].deadline;
+    if (t->private_heap_index != i)
+      TIDE_TEST_FAIL("far slot %u: timer's private_heap_index is %#x", i, t->private_heap_index);
+    if (d <= near_min->deadline)
+      TIDE_TEST_FAIL("far slot %u: deadline %lld is not later than the near minimum %lld", i,
+                     (long long)d, (long long)near_min->deadline);
     if (i > 0) {
-      const tide__timer_entry *p = &h->entries[(i - 1) / 4];
+      uint32_t pi = (i - 1) / FAR_ARITY;
+      int64_t pd = h->far[pi + LEAD].deadline;
+      if (d < pd)
+        TIDE_TEST_FAIL("far order broken: slot %u (%lld) before its parent %u (%lld)", i,
+                       (long long)d, pi, (long long)pd);
+    }
+  }
+  for (uint32_t j = 0; j < h->near_size; j++) {
+    const tide__timer_entry *e = &h->near[j];
+    if (e->timer->private_heap_index != (TIDE__TIMER_NEAR | j))
+      TIDE_TEST_FAIL("near position %u: timer's private_heap_index is %#x", j,
+                     e->timer->private_heap_index);
+    if (e->seq != e->timer->private_seq)
+      TIDE_TEST_FAIL("near position %u: entry's seq %llu, timer's seq %llu", j,
+                     (unsigned long long)e->seq, (unsigned long long)e->timer->private_seq);
+    if (j > 0) {
+      const tide__timer_entry *p = &h->near[(j - 1) / NEAR_ARITY];
       if (key_before(e->deadline, e->seq, p->deadline, p->seq))
-        TIDE_TEST_FAIL("heap order broken: entry %u (%lld,%llu) before its parent %u (%lld,%llu)",
-                       i, (long long)e->deadline, (unsigned long long)e->seq, (i - 1) / 4,
+        TIDE_TEST_FAIL("near order broken: position %u (%lld,%llu) before its parent %u "
+                       "(%lld,%llu)",
+                       j, (long long)e->deadline, (unsigned long long)e->seq, (j - 1) / NEAR_ARITY,
                        (long long)p->deadline, (unsigned long long)p->seq);
     }
   }
@@ -178,10 +252,10 @@ static void check_all(const tide__timer_heap *h, const model *m, size_t op) {
     if (!tide__timer_heap_contains(h, t))
       TIDE_TEST_FAIL("op %zu: active timer %zu not found through its index %u", op, i,
                      t->private_heap_index);
-    const tide__timer_entry *e = &h->entries[t->private_heap_index];
-    if (e->deadline != m->slots[i].deadline || e->seq != m->slots[i].seq)
+    int64_t deadline = tide__timer_heap_deadline_of(h, t);
+    if (deadline != m->slots[i].deadline || t->private_seq != m->slots[i].seq)
       TIDE_TEST_FAIL("op %zu: timer %zu has key (%lld,%llu) in the heap, (%lld,%llu) in the model",
-                     op, i, (long long)e->deadline, (unsigned long long)e->seq,
+                     op, i, (long long)deadline, (unsigned long long)t->private_seq,
                      (long long)m->slots[i].deadline, (unsigned long long)m->slots[i].seq);
   }
 }
@@ -227,7 +301,10 @@ static void run_random(uint64_t seed, size_t n, size_t ops, uint32_t deadline_ra
             d = m.slots[i].deadline;
         }
         uint64_t s = m.next_seq++;
-        tide__timer_heap_update(&h, &m.timers[i], d, s);
+        /* Half the time through the reset path's inline case first, which must either apply
+         * the update exactly as tide__timer_heap_update would or leave everything alone. */
+        if (!(rng_below(&rng, 2) && tide__timer_heap_update_in_place(&h, &m.timers[i], d, s)))
+          tide__timer_heap_update(&h, &m.timers[i], d, s);
         model_set(&m, i, d, s);
       }
     } else {
@@ -257,13 +334,15 @@ static void run_random(uint64_t seed, size_t n, size_t ops, uint32_t deadline_ra
 /* ---- randomised tests ------------------------------------------------------------------- */
 
 TIDE_TEST(timer_heap, random_ops_match_reference_model) {
-  /* 64 timers: up to four levels of the 4-ary heap, so sifts cross several levels. */
+  /* 64 timers: up to three levels of the far heap (a full first group, a partial second level)
+   * and of the near heap, so sifts cross levels and partial sibling groups, and cohorts of equal
+   * deadlines keep moving from the far heap to the near side. */
   run_random(0x7469646500000001u, 64, 300000, 64);
 }
 
 TIDE_TEST(timer_heap, random_ops_match_reference_model_other_seeds) {
-  /* Other seeds, heap sizes from shallow to deep (1000 timers: five levels), and deadline
-   * ranges from "nearly all equal" to "nearly all distinct". */
+  /* Other seeds, heap sizes from shallow to deep (4000 timers: five levels of the far heap), and
+   * deadline ranges from "nearly all equal" to "nearly all distinct". */
   static const struct {
     uint64_t seed;
     size_t timers;
@@ -275,6 +354,7 @@ TIDE_TEST(timer_heap, random_ops_match_reference_model_other_seeds) {
       {0xdeadbeefu, 150, 30000, 16},
       {0x0123456789abcdefu, 300, 15000, 100000},
       {987654321, 1000, 6000, 50},
+      {0x5eed, 4000, 6000, 20},
   };
   for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
     run_random(runs[i].seed, runs[i].timers, runs[i].ops, runs[i].deadline_range);
@@ -368,7 +448,7 @@ TIDE_TEST(timer_heap, single_timer_insert_then_remove) {
   prepare(&t);
   CHECK_OK(tide__timer_heap_insert(&h, &t, 500, 1));
   CHECK_EQ(1, h.size);
-  CHECK_EQ(0, t.private_heap_index);
+  CHECK_EQ(TIDE__TIMER_NEAR | 0, t.private_heap_index); /* the first timer is the near root */
   CHECK(tide__timer_heap_contains(&h, &t));
   const tide__timer_entry *min = tide__timer_heap_min(&h);
   CHECK(min != NULL && min->timer == &t);
@@ -411,6 +491,55 @@ TIDE_TEST(timer_heap, equal_deadlines_pop_in_seq_order_whatever_the_insert_order
     CHECK_EQ(want, min->seq);
     CHECK_EQ(1000, min->deadline);
     tide__timer_heap_remove(&h, min->timer);
+  }
+  CHECK(tide__timer_heap_min(&h) == NULL);
+  tide__timer_heap_destroy(&h);
+}
+
+TIDE_TEST(timer_heap, cohort_moved_from_far_heap_fires_in_seq_order) {
+  /* A cohort of equal deadlines armed in an order unrelated to its seqs waits in the far heap
+   * behind an earlier timer; when that one goes, the whole cohort moves to the run, sorted by
+   * seq (seqs that differ in three bytes, so the sort takes three passes), and pops in seq
+   * order with nothing moving. */
+  enum { N = 300 };
+  static tide_timer timers[N];
+  uint64_t seqs[N];
+  for (size_t i = 0; i < N; i++)
+    seqs[i] = 10 + i * 0x10101u;
+  uint64_t rng = 11;
+  for (size_t i = N - 1; i > 0; i--) {
+    size_t j = rng_below(&rng, (uint32_t)(i + 1));
+    uint64_t tmp = seqs[i];
+    seqs[i] = seqs[j];
+    seqs[j] = tmp;
+  }
+  tide__timer_heap h;
+  tide__timer_heap_init(&h);
+  tide_timer first;
+  prepare(&first);
+  CHECK_OK(tide__timer_heap_insert(&h, &first, 5, 0));
+  for (size_t i = 0; i < N; i++) {
+    prepare(&timers[i]);
+    CHECK_OK(tide__timer_heap_insert(&h, &timers[i], 1000, seqs[i]));
+  }
+  CHECK_EQ(N, h.far_size);
+  audit_heap_shape(&h);
+  tide__timer_heap_remove(&h, &first);
+  CHECK_EQ(N, h.run_live);
+  CHECK_EQ(0, h.far_size);
+  audit_heap_shape(&h);
+  uint64_t last = 0;
+  for (size_t popped = 0; popped < N; popped++) {
+    const tide__timer_entry *min = tide__timer_heap_min(&h);
+    CHECK(min != NULL);
+    CHECK_EQ(1000, min->deadline);
+    if (popped > 0 && min->seq <= last)
+      TIDE_TEST_FAIL("pop %zu: seq %llu after %llu", popped, (unsigned long long)min->seq,
+                     (unsigned long long)last);
+    last = min->seq;
+    tide__timer_heap_remove(&h, min->timer);
+    if (popped % 37 == 0)
+      audit_heap_shape(&h);
   }
   CHECK(tide__timer_heap_min(&h) == NULL);
   tide__timer_heap_destroy(&h);
@@ -471,27 +600,42 @@ TIDE_TEST(timer_heap, update_moves_up_and_down) {
 
 TIDE_TEST(timer_heap, remove_root_last_and_middle_keep_indices_right) {
   enum { N = 30 };
-  static tide_timer timers[N];
+  static tide_timer timers[2 * N];
   tide__timer_heap h;
   tide__timer_heap_init(&h);
   for (int i = 0; i < N; i++) {
     prepare(&timers[i]);
-    /* Descending deadlines: every insert sifts all the way up. */
+    /* Descending deadlines: each is a new minimum, so each goes to the near heap and sifts all
+     * the way up there. */
     CHECK_OK(tide__timer_heap_insert(&h, &timers[i], 1000 - i, (uint64_t)i));
     audit_heap_shape(&h);
   }
+  CHECK_EQ(N, h.near_size);
+  for (int i = N; i < 2 * N; i++) {
+    prepare(&timers[i]);
+    /* Later deadlines, descending too: these go to the far heap, each sifting all the way up. */
+    CHECK_OK(tide__timer_heap_insert(&h, &timers[i], 3000 - i, (uint64_t)i));
+    audit_heap_shape(&h);
+  }
+  CHECK_EQ(N, h.far_size);
   CHECK(tide__timer_heap_min(&h)->timer == &timers[N - 1]);
-  tide__timer_heap_remove(&h, tide__timer_heap_min(&h)->timer); /* root */
+  tide__timer_heap_remove(&h, tide__timer_heap_min(&h)->timer); /* near root */
   audit_heap_shape(&h);
-  tide__timer_heap_remove(&h, h.entries[h.size - 1].timer); /* last slot: no sift at all */
+  tide__timer_heap_remove(&h, near_timer(&h, h.near_size - 1)); /* near last: no sift at all */
   audit_heap_shape(&h);
-  tide__timer_heap_remove(&h, h.entries[h.size / 2].timer); /* middle */
+  tide__timer_heap_remove(&h, near_timer(&h, h.near_size / 2)); /* near middle */
   audit_heap_shape(&h);
-  CHECK_EQ(N - 3, h.size);
+  tide__timer_heap_remove(&h, far_timer(&h, 0)); /* far root */
+  audit_heap_shape(&h);
+  tide__timer_heap_remove(&h, far_timer(&h, h.far_size - 1)); /* far last: no sift at all */
+  audit_heap_shape(&h);
+  tide__timer_heap_remove(&h, far_timer(&h, h.far_size / 2)); /* far middle */
+  audit_heap_shape(&h);
+  CHECK_EQ(2 * N - 6, h.size);
   int found = 0;
-  for (int i = 0; i < N; i++)
+  for (int i = 0; i < 2 * N; i++)
     found += tide__timer_heap_contains(&h, &timers[i]);
-  CHECK_EQ(N - 3, found);
+  CHECK_EQ(2 * N - 6, found);
   tide__timer_heap_destroy(&h);
 }
 
@@ -513,7 +657,7 @@ TIDE_TEST(timer_heap, growth_past_first_capacity_keeps_indices_valid) {
     CHECK(tide__timer_heap_contains(&h, &timers[i]));
   tide__timer_heap_destroy(&h);
   CHECK_EQ(0, h.size);
-  CHECK(h.entries == NULL);
+  CHECK(h.far == NULL && h.near == NULL && h.run == NULL);
 }
 
 TIDE_TEST(timer_heap, extreme_deadlines_order_correctly) {
@@ -552,9 +696,9 @@ TIDE_TEST(timer_heap, contains_rejects_a_timer_of_another_heap) {
   CHECK(tide__timer_heap_contains(&h1, &a));
   CHECK(!tide__timer_heap_contains(&h2, &a)); /* h2 is empty */
   CHECK_OK(tide__timer_heap_insert(&h2, &b, 5, 0));
-  /* Both timers sit at index 0 of their heaps; the entry's pointer tells them apart. */
-  CHECK_EQ(0, a.private_heap_index);
-  CHECK_EQ(0, b.private_heap_index);
+  /* Both timers sit at the near root of their heaps; the entry's pointer tells them apart. */
+  CHECK_EQ(TIDE__TIMER_NEAR | 0, a.private_heap_index);
+  CHECK_EQ(TIDE__TIMER_NEAR | 0, b.private_heap_index);
   CHECK(!tide__timer_heap_contains(&h2, &a));
   CHECK(!tide__timer_heap_contains(&h1, &b));
   tide__timer_heap_destroy(&h1);

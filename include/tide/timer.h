@@ -1,8 +1,8 @@
 /* tide/timer.h — timers, in two styles.
  *
  * Caller-owned timers (tide_timer) cost no allocation: the struct lives wherever the caller puts
- * it (typically inside a connection object), and start/stop/reset are O(log n) on the loop's
- * 4-ary heap. They suit code that resets many idle timeouts.
+ * it (typically inside a connection object), and start/stop/reset are O(log n) (amortised) on the
+ * loop's timer heap. They suit code that resets many idle timeouts.
  *
  * Timer futures (tide_sleep_future) settle after a delay and compose with everything else that
  * takes a future.
@@ -26,14 +26,15 @@ typedef struct tide_timer tide_timer;
  * unless it repeats; the callback may start, stop or reset it (or other timers) freely. */
 typedef void (*tide_timer_fn)(tide_timer *timer, void *arg);
 
-/* A caller-owned timer: 32 bytes on 64-bit targets. Its fields are private to tide; use only the
+/* A caller-owned timer: 40 bytes on 64-bit targets. Its fields are private to tide; use only the
  * functions below. It must stay at the same address while active. */
 struct tide_timer {
+  uint64_t private_seq;        /* arming order: orders equal deadlines (see core/timer_heap.h) */
+  uint32_t private_heap_index; /* position in the loop's heap, or UINT32_MAX when inactive */
+  uint32_t private_flags;
   tide_timer_fn private_cb;
   void *private_arg;
   int64_t private_repeat_ns;
-  uint32_t private_heap_index; /* position in the loop's heap, or UINT32_MAX when inactive */
-  uint32_t private_flags;
 };
 
 /* Prepares a timer with its callback and argument, without reading the struct (it may be fresh,
