@@ -3,7 +3,10 @@
  * Thread-safety lives in exactly two atomics and the inbox mutex. `wake_pending` coalesces
  * wake-ups: whoever flips it from 0 to 1 pays for the backend wake (an eventfd write); everyone
  * else rides along until the loop flips it back at the start of its next tick, before it takes the
- * inbox, so a post that lands after the take always finds the flag clear and wakes the loop. */
+ * inbox, so a post that lands after the take always finds the flag clear and wakes the loop. (The
+ * executor bridge's completion stack, taken in the same place, relies on the same order.) While
+ * the loop spins before its poll (spin_for_wake) the flag holds WAKE_SPINNING: a waker's exchange
+ * then finds it nonzero and skips the backend wake, and the 1 it leaves is the wake. */
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -11,6 +14,7 @@
 #include "core/future_internal.h"
 #include "core/loop_internal.h"
 #include "core/sys/clock.h"
+#include "core/sys/thread.h"
 #include "core/task_internal.h"
 #include "tide/error.h"
 
@@ -20,6 +24,9 @@ enum {
    * cut off after this many rounds so that close always returns. */
   CLOSE_DRAIN_ROUNDS = 10000
 };
+
+/* The values of wake_pending. */
+enum { WAKE_NONE = 0, WAKE_PENDING = 1, WAKE_SPINNING = 2 };
 
 void tide_loop_options_init(tide_loop_options *opts) {
   if (opts == NULL)
@@ -97,8 +104,10 @@ int tide_loop_wake(tide_loop *loop) {
   if (loop == NULL)
     return TIDE_EINVAL;
   /* Only the 0 -> 1 transition wakes: a 1 means a wake is in flight and the loop has not yet
-   * cleared the flag, which it does before taking the inbox (see run_posted). */
-  if (atomic_exchange_explicit(&loop->wake_pending, 1, memory_order_acq_rel) == 0)
+   * cleared the flag, which it does before taking the inbox (see run_posted); a 2 means the loop
+   * is spinning on the flag and sees this 1 without a backend wake (see spin_for_wake). */
+  if (atomic_exchange_explicit(&loop->wake_pending, WAKE_PENDING, memory_order_acq_rel) ==
+      WAKE_NONE)
     return tide__backend_wake(loop->backend);
   return 0;
 }
@@ -154,6 +163,7 @@ static void run_posted(tide_loop *loop) {
   for (size_t i = 0; i < loop->posted.count; i++)
     loop->posted.items[i].fn(loop->posted.items[i].arg);
   loop->posted.count = 0;
+  tide__executor_run_completions(loop); /* the executor's completions, after the same clear */
 }
 
 /* Runs fn(arg) and reports it if it ran longer than the slow-step threshold. Task steps inside
@@ -218,10 +228,54 @@ static int should_poll(tide_loop *loop) {
   return 1;
 }
 
+/* Spinning before the poll. A loop waiting for executor jobs that take a microsecond would block
+ * in the poll and be woken by the worker's eventfd write: a system call on the worker and a
+ * context switch on the loop, several microseconds each, more than the job. So while such jobs
+ * are in flight (the executor bridge decides, and backs off when spins keep finding nothing) the
+ * loop first spins on its wake flag, holding it at WAKE_SPINNING so that wakers skip the backend
+ * wake. The spin is bounded by the bridge's budget (a few microseconds) and by the poll
+ * timeout, so timers are not late; I/O readiness is seen by the poll that follows, at most that
+ * budget later. Returns 1 if a wake came (the poll must not block). Relaxed orderings: the flag
+ * carries no data; what a waker posted is taken by run_posted under the inbox mutex or the
+ * completion stack's acq_rel exchange, and the CASes keep the wake protocol because every change
+ * of the flag is an RMW in one modification order (a waker after the final CAS reads 0 and wakes
+ * the backend; one before it makes the CAS fail). */
+static int spin_for_wake(tide_loop *loop, int64_t timeout_ns) {
+  int64_t budget = tide__executor_spin_ns(loop);
+  if (budget <= 0)
+    return 0;
+  if (timeout_ns >= 0 && timeout_ns < budget)
+    budget = timeout_ns;
+  int flag = WAKE_NONE;
+  if (!atomic_compare_exchange_strong_explicit(&loop->wake_pending, &flag, WAKE_SPINNING,
+                                               memory_order_relaxed, memory_order_relaxed))
+    return 1;
+  int64_t deadline = tide__clock_now_ns() + budget;
+  int woken = 0;
+  for (unsigned i = 1; !woken; i++) {
+    woken = atomic_load_explicit(&loop->wake_pending, memory_order_relaxed) != WAKE_SPINNING;
+    if (!woken && i % 64 == 0 && tide__clock_now_ns() >= deadline)
+      break;
+    tide__cpu_relax();
+  }
+  flag = WAKE_SPINNING;
+  if (!woken)
+    woken = !atomic_compare_exchange_strong_explicit(&loop->wake_pending, &flag, WAKE_NONE,
+                                                     memory_order_relaxed, memory_order_relaxed);
+  tide__executor_spin_ended(loop, woken);
+  return woken;
+}
+
 static int tick(tide_loop *loop, int64_t limit_ns) {
   run_posted(loop);
   run_ready(loop);
-  int n = should_poll(loop) ? tide__backend_poll(loop->backend, poll_timeout(loop, limit_ns)) : 0;
+  int n = 0;
+  if (should_poll(loop)) {
+    int64_t timeout = poll_timeout(loop, limit_ns);
+    if (timeout != 0 && spin_for_wake(loop, timeout))
+      timeout = 0;
+    n = tide__backend_poll(loop->backend, timeout);
+  }
   loop->now = tide__clock_now_ns();
   if (n < 0) {
     tide__loop_log(loop, TIDE_LOG_ERROR, "backend poll failed: %s", tide_strerror(n));

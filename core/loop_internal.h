@@ -23,7 +23,8 @@ struct tide_loop {
   size_t keepalive_timers;   /* armed timers that keep tide_loop_run going */
   size_t pending_ops;        /* submitted, not yet completed */
   tide__backend *backend;
-  atomic_int wake_pending;   /* 1 while a post or wake is unseen: further wakes are skipped */
+  atomic_int wake_pending;   /* 1 while a post or wake is unseen: further wakes are skipped;
+                                2 while the loop spins for a wake (loop.c) */
   atomic_int stop_requested;
   unsigned busy_ticks;       /* consecutive ticks that left callbacks ready (see should_poll) */
 

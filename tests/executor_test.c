@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/executor/bridge.h"
 #include "executor_scale.h"
 #include "harness.h"
 
@@ -773,4 +774,285 @@ static int use_default(tide_loop *loop, void *arg, void **result) {
 
 TIDE_TEST(bridge, default_executor_is_created_once_per_loop_and_closed_with_it) {
   CHECK_OK(tide_run(use_default, NULL, NULL, NULL));
+}
+
+/* ---- the lock-free paths: the incoming stack, the completion stack, the loop's spin --------- */
+
+typedef struct cancel_race_job {
+  atomic_int ran;
+} cancel_race_job;
+
+static void *mark_ran(void *arg) {
+  atomic_fetch_add(&((cancel_race_job *)arg)->ran, 1);
+  return NULL;
+}
+
+/* Jobs pushed from outside while workers take the incoming stack, each cancelled at once: a
+ * cancel that succeeded means the job never runs and its join says so; one that came too late
+ * means it ran, exactly once. */
+TIDE_TEST(executor, cancel_racing_with_workers_taking_jobs_either_removes_a_job_or_lets_it_run) {
+  tide_executor *ex = new_executor(2, 0, 0);
+  long n = tide_test_scale(20000, 400);
+  cancel_race_job *jobs = calloc((size_t)n, sizeof *jobs);
+  tide_job **handles = calloc((size_t)n, sizeof *handles);
+  int *cancel_rc = calloc((size_t)n, sizeof *cancel_rc);
+  CHECK(jobs != NULL && handles != NULL && cancel_rc != NULL);
+  for (long i = 0; i < n; i++) {
+    CHECK_OK(tide_executor_spawn(ex, mark_ran, &jobs[i], 0, &handles[i]));
+    if (i % 2 == 0)
+      cancel_rc[i] = tide_job_cancel(handles[i]);
+    else
+      cancel_rc[i] = TIDE_EALREADY; /* left alone: it must run */
+  }
+  long cancelled = 0;
+  for (long i = 0; i < n; i++) {
+    int rc = tide_job_join(handles[i], NULL);
+    int ran = atomic_load(&jobs[i].ran);
+    if (cancel_rc[i] == 0 && (rc != TIDE_ECANCELED || ran != 0))
+      TIDE_TEST_FAIL("job %ld cancelled: expected join TIDE_ECANCELED and 0 runs, got %s and %d",
+                     i, tide_err_name(rc), ran);
+    if (cancel_rc[i] != 0 && (cancel_rc[i] != TIDE_EALREADY || rc != 0 || ran != 1))
+      TIDE_TEST_FAIL("job %ld not cancelled (%s): expected join 0 and 1 run, got %s and %d", i,
+                     tide_err_name(cancel_rc[i]), tide_err_name(rc), ran);
+    cancelled += cancel_rc[i] == 0;
+  }
+  tide_executor_stats st;
+  CHECK_OK(tide_executor_stats_get(ex, &st));
+  CHECK_EQ(cancelled, (long)st.jobs_cancelled);
+  CHECK_EQ(n, (long)st.injected);
+  CHECK_OK(tide_executor_shutdown(ex, TIDE_EXECUTOR_DRAIN));
+  free(cancel_rc);
+  free(handles);
+  free(jobs);
+}
+
+typedef struct door {
+  tide_executor *ex;
+  atomic_long *counter;
+  long accepted;
+  int last_err;
+} door;
+
+static void *spawn_until_refused(void *arg) {
+  door *d = arg;
+  for (;;) {
+    int err = tide_executor_spawn(d->ex, add_one, d->counter, 0, NULL);
+    if (err != 0) {
+      d->last_err = err;
+      return NULL;
+    }
+    d->accepted++;
+  }
+}
+
+/* Outside submitters push onto the incoming stack while the executor shuts down: every job it
+ * accepted runs (drain), and from the close on it refuses with TIDE_ECLOSED. A gate job keeps
+ * the shutdown from finishing (and freeing the executor) until the submitters have stopped. */
+TIDE_TEST(executor, shutdown_drain_runs_every_job_accepted_while_it_closed_the_door) {
+  for (int round = 0; round < (int)tide_test_scale(20, 3); round++) {
+    tide_executor *ex = new_executor(2, 0, 0);
+    atomic_int gate = 0;
+    CHECK_OK(tide_executor_spawn(ex, wait_gate, &gate, 0, NULL));
+    atomic_long counter = 0;
+    door d[2] = {{ex, &counter, 0, 0}, {ex, &counter, 0, 0}};
+    pthread_t t[2], closer;
+    for (int i = 0; i < 2; i++)
+      CHECK_EQ(0, pthread_create(&t[i], NULL, spawn_until_refused, &d[i]));
+    sleep_ms(2);
+    int rc = 1;
+    void *a[3] = {ex, (void *)(intptr_t)TIDE_EXECUTOR_DRAIN, &rc};
+    CHECK_EQ(0, pthread_create(&closer, NULL, shutdown_thread, a));
+    for (int i = 0; i < 2; i++) {
+      CHECK_EQ(0, pthread_join(t[i], NULL));
+      CHECK_RC(TIDE_ECLOSED, d[i].last_err);
+    }
+    atomic_store(&gate, 1);
+    CHECK_EQ(0, pthread_join(closer, NULL));
+    CHECK_OK(rc);
+    CHECK_EQ(d[0].accepted + d[1].accepted, atomic_load(&counter));
+  }
+}
+
+static void *sleep_50us_then_return_arg(void *arg) {
+  struct timespec ts = {0, 50000};
+  nanosleep(&ts, NULL);
+  return arg;
+}
+
+typedef struct stream stream;
+
+typedef struct stream_job {
+  stream *s;
+  long index;
+  int settled; /* how many times its future settled */
+} stream_job;
+
+struct stream {
+  tide_loop *loop;
+  tide_executor *ex;
+  long next;      /* the next job's number */
+  long total;
+  long completed;
+  long wrong;     /* futures that settled with another job's result, or failed */
+  stream_job *jobs;
+};
+
+static void stream_submit(stream *s);
+
+static void stream_done(tide_future *f, void *arg) {
+  stream_job *j = arg;
+  stream *s = j->s;
+  void *v = NULL;
+  if (tide_future_result(f, &v) != 0 || v != (void *)j)
+    s->wrong++;
+  j->settled++;
+  tide_future_release(f);
+  s->completed++;
+  if (s->next < s->total)
+    stream_submit(s);
+}
+
+static void stream_submit(stream *s) {
+  stream_job *j = &s->jobs[s->next];
+  *j = (stream_job){s, s->next++, 0};
+  tide_future *f;
+  /* Every 64th job sleeps, so the loop goes through every path: completions found by the spin,
+   * spins that end empty-handed, and blocking polls woken by a worker. */
+  tide_job_fn fn = j->index % 64 == 63 ? sleep_50us_then_return_arg : return_arg;
+  CHECK_OK(tide_run_in_executor(s->loop, s->ex, fn, j, &f));
+  CHECK_OK(tide_future_on_done(f, stream_done, j));
+}
+
+static stream new_stream(tide_loop *loop, unsigned workers, long total) {
+  stream s = {loop, new_executor(workers, 0, 0), 0, total, 0, 0, NULL};
+  s.jobs = calloc((size_t)total, sizeof *s.jobs);
+  CHECK(s.jobs != NULL);
+  return s;
+}
+
+static void run_stream(unsigned workers, int in_flight, long total) {
+  tide_loop *loop;
+  CHECK_OK(tide_loop_new(&loop, NULL));
+  stream s = new_stream(loop, workers, total);
+  for (int i = 0; i < in_flight && s.next < total; i++)
+    stream_submit(&s);
+  CHECK_EQ(0, tide_loop_run(loop));
+  CHECK_EQ(total, s.completed);
+  CHECK_EQ(0, s.wrong);
+  for (long i = 0; i < total; i++)
+    if (s.jobs[i].settled != 1)
+      TIDE_TEST_FAIL("job %ld: expected its future to settle once, got %d", i, s.jobs[i].settled);
+  CHECK_OK(tide_loop_close(loop));
+  CHECK_OK(tide_executor_shutdown(s.ex, TIDE_EXECUTOR_DRAIN));
+  free(s.jobs);
+}
+
+TIDE_TEST(bridge, completions_from_many_workers_each_settle_their_own_future_once) {
+  run_stream(4, 64, tide_test_scale(100000, 2000)); /* bursts from every worker */
+  run_stream(2, 1, tide_test_scale(20000, 500));    /* one at a time: the spin's ground */
+}
+
+typedef struct spin_poster {
+  tide_loop *loop;
+  long posts;
+  atomic_long received;
+  atomic_int gate; /* holds a CPU job in flight, so the loop spins before it polls */
+  int64_t worst_ns; /* the longest a post waited to be run */
+} spin_poster;
+
+static void count_post(void *arg) {
+  atomic_fetch_add(&((spin_poster *)arg)->received, 1);
+}
+
+/* Waits for the gate without taking a CPU from the loop and the poster. */
+static void *nap_until_gate(void *arg) {
+  while (atomic_load((atomic_int *)arg) == 0)
+    sleep_ms(1);
+  return arg;
+}
+
+/* Posts one callback at a time and waits for the loop to run it before the next: nothing else
+ * wakes the loop, so a wake lost between its spin and its poll would leave a post unrun. */
+static void *post_one_at_a_time(void *arg) {
+  spin_poster *p = arg;
+  for (long i = 0; i < p->posts; i++) {
+    if (i % 16 == 15) { /* now and then once the loop has blocked */
+      struct timespec ts = {0, 50000};
+      nanosleep(&ts, NULL);
+    } else { /* mostly within the loop's spin of a few microseconds, at varied points */
+      int64_t until = wall_ns() + (i % 5) * 1000;
+      while (wall_ns() < until)
+        ;
+    }
+    int64_t start = wall_ns();
+    CHECK_OK(tide_call_soon_threadsafe(p->loop, count_post, p));
+    while (atomic_load(&p->received) <= i) { /* busy: be ready at once to post the next */
+      if (wall_ns() - start > 5000000000LL)
+        TIDE_TEST_FAIL("post %ld of %ld not run after 5 s: a lost wake-up", i + 1, p->posts);
+    }
+    if (wall_ns() - start > p->worst_ns)
+      p->worst_ns = wall_ns() - start;
+  }
+  atomic_store(&p->gate, 1); /* the job ends: the loop runs out of work */
+  return NULL;
+}
+
+/* While a CPU job is in flight the loop spins before it polls, holding its wake flag in a third
+ * state (core/loop.c); a post from another thread during the spin, or just after it, must still
+ * wake the loop. */
+TIDE_TEST(bridge, threadsafe_posts_made_while_the_loop_spins_for_completions_are_never_lost) {
+  tide_loop *loop;
+  CHECK_OK(tide_loop_new(&loop, NULL));
+  tide_executor *ex = new_executor(1, 0, 0);
+  spin_poster p = {loop, tide_test_scale(5000, 300), 0, 0, 0};
+  tide_future *f;
+  CHECK_OK(tide_run_in_executor(loop, ex, nap_until_gate, &p.gate, &f));
+  pthread_t t;
+  CHECK_EQ(0, pthread_create(&t, NULL, post_one_at_a_time, &p));
+  CHECK_EQ(0, tide_loop_run(loop));
+  CHECK_EQ(0, pthread_join(t, NULL));
+  CHECK_EQ(p.posts, atomic_load(&p.received));
+  CHECK_OK(tide_future_result(f, NULL));
+  tide_future_release(f);
+  CHECK_OK(tide_loop_close(loop));
+  CHECK_OK(tide_executor_shutdown(ex, TIDE_EXECUTOR_DRAIN));
+}
+
+/* The loop's spin before its poll (core/loop.c) is granted by the bridge: only while CPU jobs
+ * are in flight, and after n spins in a row that ended without a wake, the next 2^n - 1 chances
+ * are passed up (at most 63), so a loop waiting for long jobs soon stops spinning; one spin that
+ * catches a wake restores it. */
+TIDE_TEST(bridge, spin_before_poll_is_granted_only_for_cpu_jobs_and_backs_off_when_empty) {
+  tide_loop *loop;
+  CHECK_OK(tide_loop_new(&loop, NULL));
+  CHECK_EQ(0, tide__executor_spin_ns(loop)); /* never used the executor */
+  tide_executor *ex = new_executor(1, 1, 0);
+  atomic_int gate = 0;
+  tide_future *blocking, *cpu;
+  CHECK_OK(tide_run_blocking(loop, ex, wait_gate, &gate, &blocking));
+  CHECK_EQ(0, tide__executor_spin_ns(loop)); /* blocking jobs are long: no spin */
+  CHECK_OK(tide_run_in_executor(loop, ex, wait_gate, &gate, &cpu));
+  CHECK(tide__executor_spin_ns(loop) > 0);
+  for (unsigned misses = 1; misses <= 8; misses++) {
+    tide__executor_spin_ended(loop, 0);
+    unsigned skip = (1u << (misses < 6 ? misses : 6)) - 1;
+    for (unsigned i = 0; i < skip; i++)
+      if (tide__executor_spin_ns(loop) != 0)
+        TIDE_TEST_FAIL("after %u empty spins: expected chance %u of %u passed up", misses, i + 1,
+                       skip);
+    CHECK(tide__executor_spin_ns(loop) > 0);
+  }
+  tide__executor_spin_ended(loop, 1); /* a wake: spinning pays again */
+  CHECK(tide__executor_spin_ns(loop) > 0);
+  tide__executor_spin_ended(loop, 0);
+  CHECK_EQ(0, tide__executor_spin_ns(loop)); /* one miss: one chance passed up */
+  CHECK(tide__executor_spin_ns(loop) > 0);
+  atomic_store(&gate, 1);
+  CHECK_EQ(0, tide_loop_run(loop));
+  CHECK_OK(tide_future_result(cpu, NULL));
+  CHECK_OK(tide_future_result(blocking, NULL));
+  tide_future_release(cpu);
+  tide_future_release(blocking);
+  CHECK_OK(tide_loop_close(loop));
+  CHECK_OK(tide_executor_shutdown(ex, TIDE_EXECUTOR_DRAIN));
 }

@@ -81,6 +81,7 @@ static int init_workers(tide_executor *ex, unsigned *deques) {
     w->index = i;
     w->rng = 0x9E3779B97F4A7C15ull * (i + 1) | 1;
     atomic_init(&w->park_word, 0);
+    atomic_init(&w->taken, 0);
     atomic_init(&w->jobs_run, 0);
     atomic_init(&w->steals, 0);
     atomic_init(&w->parks, 0);
@@ -123,6 +124,7 @@ int tide_executor_new(tide_executor **out, const tide_executor_options *opts) {
     goto fail;
   atomic_init(&ex->idle_state, ex->n_workers << 16);
   atomic_init(&ex->inject_len, 0);
+  atomic_init(&ex->incoming, 0);
   atomic_init(&ex->closing, TIDE__OPEN);
   atomic_init(&ex->stop, 0);
   atomic_init(&ex->blocking_seq, 0);
@@ -183,6 +185,8 @@ int tide_executor_shutdown(tide_executor *ex, tide_executor_shutdown_mode mode) 
   atomic_store_explicit(&ex->closing,
                         mode == TIDE_EXECUTOR_CANCEL ? TIDE__CANCELLING : TIDE__DRAINING,
                         memory_order_seq_cst);
+  /* From now on every submission takes the locked path and sees `closing` (submit.c). */
+  tide__incoming_move_locked(ex, 1);
   tide__mutex_unlock(&ex->lock);
   if (mode == TIDE_EXECUTOR_CANCEL)
     cancel_listed(ex);
@@ -212,12 +216,18 @@ int tide_executor_stats_get(tide_executor *ex, tide_executor_stats *out) {
   out->blocking_jobs_run = atomic_load_explicit(&ex->blocking_run, memory_order_relaxed);
   out->jobs_cancelled = atomic_load_explicit(&ex->cancelled, memory_order_relaxed);
   out->injected = atomic_load_explicit(&ex->injected, memory_order_relaxed);
+  uint64_t taken = 0; /* off the incoming stack, by workers */
+  for (unsigned i = 0; i < ex->n_workers; i++)
+    taken += atomic_load_explicit(&ex->workers[i].taken, memory_order_relaxed);
   unsigned s = atomic_load_explicit(&ex->idle_state, memory_order_relaxed);
   out->searching = tide__idle_searching(s);
   unsigned unparked = tide__idle_unparked(s);
   out->parked = unparked < ex->n_workers ? ex->n_workers - unparked : 0;
   tide__mutex_lock(&ex->lock);
-  out->injection_depth = ex->inject.count;
+  /* The stack's depth is what was pushed less what left it, clamped: the counters are read
+   * one by one while jobs come and go. */
+  uint64_t left = taken + ex->moved;
+  out->injection_depth = ex->inject.count + (out->injected > left ? out->injected - left : 0);
   out->blocking_depth = ex->blocking.count;
   out->blocking_threads = ex->blocking_threads;
   out->blocking_idle = ex->blocking_idle + ex->blocking_tokens;

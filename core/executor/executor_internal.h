@@ -2,8 +2,12 @@
  *
  * Who touches what:
  *   - a worker's deque, free-job cache and counters belong to that worker (thieves only steal);
- *   - `lock` guards the injection queue, the blocking lane, the list of parked workers and the
- *     closing state; it is held for a few pointer moves at a time, never while a job runs;
+ *   - the injection queue is two parts: `incoming`, a lock-free stack outside submitters push onto
+ *     with one CAS and workers take whole with one exchange (submit.c), and `inject`, a locked
+ *     list that holds what a cancellation or the shutdown moved off the stack (so that a job not
+ *     yet started can be removed outright);
+ *   - `lock` guards `inject`, the blocking lane, the list of parked workers and the closing
+ *     state; it is held for a few pointer moves at a time, never while a job runs;
  *   - `idle_state` is read without the lock by submitters deciding whether to wake a worker. */
 #ifndef TIDE_EXECUTOR_INTERNAL_H
 #define TIDE_EXECUTOR_INTERNAL_H
@@ -35,8 +39,13 @@ enum {
   TIDE__JOB_WAITER = 16   /* someone sleeps on the word: the finisher must wake it */
 };
 
-/* Where a queued job sits, for cancellation (guarded by the executor's lock). */
+/* Where a queued job sits, for cancellation (guarded by the executor's lock). A job on the
+ * incoming stack or in a deque is in no locked list: TIDE__LANE_NONE. */
 enum { TIDE__LANE_NONE = 0, TIDE__LANE_INJECT = 1, TIDE__LANE_BLOCKING = 2 };
+
+/* The incoming stack's head carries this bit once the executor shuts down: pushes then fail and
+ * take the locked path, which decides under the lock whether the submitter may still submit. */
+#define TIDE__INCOMING_CLOSED ((uintptr_t)1)
 
 /* A job. Handle jobs (tide_executor_spawn) are allocated by the executor and freed by whoever
  * ends them last (join, detach, or the worker). Embedded jobs (run_in_executor) live inside their
@@ -74,6 +83,7 @@ typedef struct tide__worker {
   unsigned free_count;
   atomic_uint park_word; /* 0 while parked, set to 1 by the waker */
   /* Statistics: written by the owner only (relaxed load + store, no RMW), read by anyone. */
+  _Atomic uint64_t taken; /* jobs this worker took off the incoming stack */
   _Atomic uint64_t jobs_run;
   _Atomic uint64_t steals;
   _Atomic uint64_t parks;
@@ -104,8 +114,14 @@ struct tide_executor {
   atomic_int closing;       /* TIDE__OPEN / DRAINING / CANCELLING */
   atomic_int stop;          /* set after quiescence: threads exit */
 
+  /* The incoming stack (newest first, linked through job->next; TIDE__INCOMING_CLOSED in the
+   * head once shut down) and the count of its pushes, written by outside submitters. */
+  alignas(64) _Atomic(uintptr_t) incoming;
+  _Atomic uint64_t injected;
+
   alignas(64) tide__mutex lock;
   tide__job_list inject;
+  uint64_t moved; /* jobs moved from the incoming stack to `inject` (guarded by lock) */
   unsigned *sleepers; /* indices of parked workers (a stack) */
   unsigned n_sleepers;
 
@@ -124,7 +140,6 @@ struct tide_executor {
   tide__park_table *park;
 
   /* Statistics kept outside the workers. */
-  _Atomic uint64_t injected;
   _Atomic uint64_t cancelled;
   _Atomic uint64_t blocking_run;
 };
@@ -156,6 +171,19 @@ int tide__job_cancel(tide_job *job);
 int tide__executor_submit(tide_executor *ex, tide_job *job);
 /* The same, for a caller that already knows its worker (w: tide__worker_current(ex)). */
 int tide__executor_submit_from(tide_executor *ex, tide__worker *w, tide_job *job);
+
+/* Takes every job off the incoming stack: a list linked through job->next, newest first, or
+ * NULL. Any thread. */
+tide_job *tide__incoming_take(tide_executor *ex);
+/* Moves every job on the incoming stack to the end of `inject`, oldest first (caller holds
+ * ex->lock); with `close`, also marks the stack closed so that later pushes take the locked
+ * path. */
+void tide__incoming_move_locked(tide_executor *ex, int close);
+/* The incoming stack is non-empty (a snapshot; seq_cst for the idle protocol, idle.c). */
+static inline int tide__incoming_nonempty(tide_executor *ex) {
+  return (atomic_load_explicit(&ex->incoming, memory_order_seq_cst) &
+          ~TIDE__INCOMING_CLOSED) != 0;
+}
 
 /* Unlinks a queued job from its lane list (caller holds ex->lock). */
 void tide__job_list_remove(tide__job_list *list, tide_job *job);

@@ -69,7 +69,8 @@ int tide__idle_park(tide_executor *ex, tide__worker *w) {
 
 int tide__idle_work_visible(tide_executor *ex) {
   atomic_thread_fence(memory_order_seq_cst); /* orders the idle_state RMW before these loads */
-  if (atomic_load_explicit(&ex->inject_len, memory_order_seq_cst) != 0)
+  if (tide__incoming_nonempty(ex) ||
+      atomic_load_explicit(&ex->inject_len, memory_order_seq_cst) != 0)
     return 1;
   for (unsigned i = 0; i < ex->n_workers; i++)
     if (tide__deque_size(&ex->workers[i].deque) != 0)

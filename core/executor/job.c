@@ -115,6 +115,8 @@ void tide__job_cancel_unlinked(tide__worker *w, tide_job *job) {
 int tide__job_cancel(tide_job *job) {
   tide_executor *ex = job->ex;
   tide__mutex_lock(&ex->lock);
+  if (job->lane == TIDE__LANE_NONE && !job->blocking)
+    tide__incoming_move_locked(ex, 0); /* if it is on the incoming stack, it is listed now */
   if (job->lane != TIDE__LANE_NONE) {
     /* Still in a locked list: nobody else can claim it, so remove it and end it here. */
     if (job->lane == TIDE__LANE_INJECT) {
@@ -129,7 +131,8 @@ int tide__job_cancel(tide_job *job) {
     return 0;
   }
   tide__mutex_unlock(&ex->lock);
-  /* In a deque (or just taken from a list): the worker that takes it will drop it. */
+  /* In a deque (or just taken from a list or the stack): the worker that takes it will drop
+   * it. */
   return mark_dropping(job) ? 0 : TIDE_EALREADY;
 }
 
@@ -175,9 +178,15 @@ int tide_job_join(tide_job *job, void **result) {
       tide_job *other = tide__worker_find_for_join(w);
       if (other == job) {
         /* Our own child, popped back from our deque: the common case of fork-join. Nobody
-         * else holds the job now and only this handle can wait on it or drop it, so after the
-         * claim it runs with no further synchronisation and is never published as DONE. */
-        if (!tide__job_claim(w, job))
+         * else holds the job now and only this handle can wait on it or drop it, so it runs
+         * with no further synchronisation and is never published as DONE. Not even the claim
+         * needs an RMW: a thief cannot have it (the pop gave it to us alone), and a cancel or
+         * detach through the handle is never concurrent with this join (executor.h), so a
+         * relaxed load sees any that came before. A cancelled job takes the general path. */
+        unsigned own = atomic_load_explicit(&job->state, memory_order_relaxed);
+        if (((own & TIDE__JOB_STATUS) != TIDE__JOB_QUEUED ||
+             atomic_load_explicit(&ex->closing, memory_order_relaxed) == TIDE__CANCELLING) &&
+            !tide__job_claim(w, job))
           break;
         void *value = job->fn(job->arg);
         count_run(w, ex);

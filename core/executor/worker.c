@@ -82,10 +82,10 @@ static void keep_local(tide__worker *w, tide_job **jobs, unsigned n) {
     tide__idle_notify_one(w->ex);
 }
 
-/* Takes a job from the injection queue and, for a worker, a share of the rest (its fair part,
- * at most BATCH_MAX), so that under a stream of outside submissions a worker takes the lock once
- * per batch instead of once per job (Tokio does the same). */
-static tide_job *pop_injected(tide__worker *w) {
+/* Takes a job from the injection queue's locked list and a share of the rest (its fair part, at
+ * most BATCH_MAX), so that a worker takes the lock once per batch instead of once per job (Tokio
+ * does the same). The list holds only what cancellations and shutdown moved off the stack. */
+static tide_job *pop_listed(tide__worker *w) {
   tide_executor *ex = w->ex;
   if (atomic_load_explicit(&ex->inject_len, memory_order_relaxed) == 0)
     return NULL;
@@ -106,6 +106,37 @@ static tide_job *pop_injected(tide__worker *w) {
   tide__mutex_unlock(&ex->lock);
   keep_local(w, extra, n_extra);
   return job;
+}
+
+/* Takes the whole incoming stack: returns its oldest job and keeps the others in this worker's
+ * deque, pushed newest first, so that this worker pops them oldest first while thieves take the
+ * newest. Taking everything keeps the exchange the only contended step; the deque spreads the
+ * jobs over the other workers through stealing, woken as for a spawn. */
+static tide_job *pop_incoming(tide__worker *w) {
+  tide_job *job = tide__incoming_take(w->ex);
+  if (job == NULL)
+    return NULL;
+  uint64_t n = 1;
+  int pushed = 0;
+  while (job->next != NULL) {
+    tide_job *next = job->next; /* read first: once pushed, a thief may take and end it */
+    if (tide__deque_push(&w->deque, job) == 0)
+      pushed = 1;
+    else
+      tide__job_run(w, job); /* the deque could not grow: run it now rather than drop it */
+    job = next;
+    n++;
+  }
+  atomic_store_explicit(&w->taken, atomic_load_explicit(&w->taken, memory_order_relaxed) + n,
+                        memory_order_relaxed); /* owner-only statistic */
+  if (pushed)
+    tide__idle_notify_one(w->ex);
+  return job;
+}
+
+static tide_job *pop_injected(tide__worker *w) {
+  tide_job *job = pop_listed(w);
+  return job != NULL ? job : pop_incoming(w);
 }
 
 /* Steals one job from `victim` and then up to half of what it has left (at most BATCH_MAX) into
@@ -210,7 +241,10 @@ static tide_job *search(tide__worker *w) {
 static void run(tide__worker *w, tide_job *job) {
   if (w->searching) {
     w->searching = 0;
-    /* The last searcher found work: there may be more, so hand the search on. */
+    /* The last searcher found work: there may be more, so hand the search on. (Even when
+     * nothing more is visible now: the job may spawn children at once, and a spawn's wake-up
+     * can miss a worker that is parking at that moment, see submit.c; this hand-off is the
+     * other chance that a sleeping worker comes to steal them.) */
     if (tide__idle_end_search(w->ex))
       tide__idle_notify_one(w->ex);
   }

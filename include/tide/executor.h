@@ -120,7 +120,9 @@ int tide_job_join(tide_job *job, void **result);
 
 /* Cancels the job if it has not started: it will never run, and its join returns TIDE_ECANCELED.
  * Returns 0 (cancelled), TIDE_EALREADY (it is running or has ended: nothing changes) or
- * TIDE_EINVAL. The caller keeps the handle. */
+ * TIDE_EINVAL. The caller keeps the handle. Like every call on a handle, it must not overlap
+ * the handle's join or detach (which give the handle back): another thread may cancel only if
+ * that cancel happens before the join or detach begins. */
 int tide_job_cancel(tide_job *job);
 
 /* Gives the handle back without waiting: the job still runs (unless cancelled) and its result is
