@@ -30,7 +30,8 @@ void tide__backend_close(tide__backend *backend);
 
 /* Starts using descriptor `fd` with this backend (puts a socket in non-blocking mode and watches
  * it, associates a handle with the completion port, ...). The caller keeps ownership of fd.
- * Returns 0, TIDE_EINVAL (negative fd), TIDE_EBADF, TIDE_EALREADY (already attached) or TIDE_ENOMEM. */
+ * Returns 0, TIDE_EINVAL (negative fd), TIDE_EBADF, TIDE_EALREADY (already attached) or
+ * TIDE_ENOMEM. */
 int tide__backend_attach(tide__backend *backend, tide__fd fd);
 
 /* Stops using `fd`: its pending ops are cancelled (each completes, TIDE_ECANCELED unless it had

@@ -27,8 +27,8 @@ static int inputs_are_valid(const tide_loop *loop, tide_future *const *inputs, s
 
 typedef struct gather_op {
   tide_future *result;
-  size_t pending;   /* inputs not yet settled */
-  int first_error;  /* the outcome that decided the gather, or 0 */
+  size_t pending;  /* inputs not yet settled */
+  int first_error; /* the outcome that decided the gather, or 0 */
   unsigned flags;
   size_t n;
   tide_future *inputs[];
@@ -195,7 +195,7 @@ fail_op:
 typedef struct wait_op {
   tide_future *result; /* NULL once settled and released */
   tide_wait_mode mode;
-  size_t pending;      /* inputs whose callback has not run: the op lives until it is 0 */
+  size_t pending; /* inputs whose callback has not run: the op lives until it is 0 */
 } wait_op;
 
 static void wait_settle(wait_op *op) {
@@ -210,8 +210,8 @@ static void wait_input_done(tide_future *input, void *arg) {
   wait_op *op = arg;
   op->pending--;
   int failed = tide_future_state_of(input) != TIDE_FUTURE_RESOLVED;
-  if (op->mode == TIDE_WAIT_FIRST_COMPLETED ||
-      (op->mode == TIDE_WAIT_FIRST_FAILURE && failed) || op->pending == 0)
+  if (op->mode == TIDE_WAIT_FIRST_COMPLETED || (op->mode == TIDE_WAIT_FIRST_FAILURE && failed) ||
+      op->pending == 0)
     wait_settle(op);
   tide_future_release(input);
   if (op->pending == 0)

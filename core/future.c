@@ -205,8 +205,8 @@ void tide_future_release(tide_future *f) {
                      tide_err_name(f->err), tide_strerror(f->err));
     else
       tide__loop_log(f->loop, TIDE_LOG_WARN,
-                     "future %p failed with %s (%s) and its result was never retrieved",
-                     (void *)f, tide_err_name(f->err), tide_strerror(f->err));
+                     "future %p failed with %s (%s) and its result was never retrieved", (void *)f,
+                     tide_err_name(f->err), tide_strerror(f->err));
   }
   if (f->kind == TIDE__FUTURE_TASK)
     tide__pool_put(&f->loop->task_pool, f); /* the task is the object around its future */

@@ -48,9 +48,10 @@ static void member_done(tide_future *member, void *arg) {
       g->private_first_error = rc;
       cancel_members(g);
     } else {
-      tide__loop_log(g->private_loop, TIDE_LOG_WARN,
-                     "task '%s' in a group also failed with %s (%s) after the group's first failure",
-                     tide_task_name(member), tide_err_name(rc), tide_strerror(rc));
+      tide__loop_log(
+          g->private_loop, TIDE_LOG_WARN,
+          "task '%s' in a group also failed with %s (%s) after the group's first failure",
+          tide_task_name(member), tide_err_name(rc), tide_strerror(rc));
     }
   }
   finish_wait(g);

@@ -176,7 +176,8 @@ static void run_timed(tide_loop *loop, void (*fn)(void *), void *arg) {
   if (took > loop->options.slow_step_ns)
     tide__loop_log(loop, TIDE_LOG_WARN,
                    "slow callback: a callback (argument %p) ran %.3f ms without returning to "
-                   "the loop", arg, (double)took / 1e6);
+                   "the loop",
+                   arg, (double)took / 1e6);
 }
 
 /* Runs the callbacks that were ready when this was called, and only those. */

@@ -19,25 +19,25 @@ struct tide_loop {
   int64_t now;
   tide__ready_queue ready;
   tide__timer_heap timers;
-  uint64_t timer_seq;        /* next timer sequence number: orders equal deadlines */
-  size_t keepalive_timers;   /* armed timers that keep tide_loop_run going */
-  size_t pending_ops;        /* submitted, not yet completed */
+  uint64_t timer_seq;      /* next timer sequence number: orders equal deadlines */
+  size_t keepalive_timers; /* armed timers that keep tide_loop_run going */
+  size_t pending_ops;      /* submitted, not yet completed */
   tide__backend *backend;
-  atomic_int wake_pending;   /* 1 while a post or wake is unseen: further wakes are skipped;
-                                2 while the loop spins for a wake (loop.c) */
+  atomic_int wake_pending; /* 1 while a post or wake is unseen: further wakes are skipped;
+                              2 while the loop spins for a wake (loop.c) */
   atomic_int stop_requested;
-  unsigned busy_ticks;       /* consecutive ticks that left callbacks ready (see should_poll) */
+  unsigned busy_ticks; /* consecutive ticks that left callbacks ready (see should_poll) */
 
   /* Cold. */
-  unsigned refs;             /* tide_loop_ref holds */
-  int running;               /* inside tide_loop_run / run_once: loops do not nest */
-  int closing;               /* tide_loop_close has begun: no new ops or timer futures */
+  unsigned refs; /* tide_loop_ref holds */
+  int running;   /* inside tide_loop_run / run_once: loops do not nest */
+  int closing;   /* tide_loop_close has begun: no new ops or timer futures */
   tide__inbox inbox;
   tide__posted_batch posted; /* the inbox batch being run; its array is recycled */
   tide__pool ready_pool;     /* tide__ready nodes for tide_call_soon */
   tide__pool future_pool;
-  tide__pool done_pool;      /* done-callbacks beyond a future's first */
-  tide__pool sleep_pool;     /* tide_sleep_future's timer + future pairs */
+  tide__pool done_pool;  /* done-callbacks beyond a future's first */
+  tide__pool sleep_pool; /* tide_sleep_future's timer + future pairs */
   tide__pool op_pool;
   tide__pool task_pool;
   tide_loop_options options;

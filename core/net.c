@@ -149,8 +149,7 @@ int tide_stream_read(tide_stream *s, void *buf, size_t len, size_t *nread) {
 
 int tide_stream_read_exactly_future(tide_stream *s, void *buf, size_t len, tide_future **out) {
   int err = stream_ok(s) ? check_io(&s->h, buf, len, out) : TIDE_EINVAL;
-  return err != 0 ? err
-                  : tide__handle_submit(&s->h, TIDE__OP_READ_EXACT, buf, len, NULL, 0, out);
+  return err != 0 ? err : tide__handle_submit(&s->h, TIDE__OP_READ_EXACT, buf, len, NULL, 0, out);
 }
 
 int tide_stream_read_exactly(tide_stream *s, void *buf, size_t len, size_t *nread) {
@@ -490,8 +489,8 @@ int tide_listener_close(tide_listener *l) {
 
 /* ---- UDP ----------------------------------------------------------------------------------- */
 
-int tide_udp_send_to_future(tide_udp *u, const void *buf, size_t len,
-                            const struct sockaddr *dest, tide_future **out) {
+int tide_udp_send_to_future(tide_udp *u, const void *buf, size_t len, const struct sockaddr *dest,
+                            tide_future **out) {
   int err = u ? check_io(&u->h, buf, len, out) : TIDE_EINVAL;
   if (err != 0)
     return err;

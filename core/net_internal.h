@@ -13,7 +13,7 @@
 typedef enum tide__handle_kind {
   TIDE__HANDLE_TCP,
   TIDE__HANDLE_UNIX,
-  TIDE__HANDLE_PIPE,     /* a pipe, FIFO, terminal or other wrapped descriptor */
+  TIDE__HANDLE_PIPE, /* a pipe, FIFO, terminal or other wrapped descriptor */
   TIDE__HANDLE_LISTENER,
   TIDE__HANDLE_UDP
 } tide__handle_kind;
@@ -23,8 +23,8 @@ typedef enum tide__handle_kind {
 typedef struct tide__handle {
   tide_loop *loop;
   tide__fd fd;
-  uint32_t ops;       /* submitted, not yet completed */
-  uint8_t kind;       /* tide__handle_kind */
+  uint32_t ops; /* submitted, not yet completed */
+  uint8_t kind; /* tide__handle_kind */
   uint8_t closing;
   uint8_t child_kind; /* listeners: the kind of the streams they accept (TCP or UNIX) */
 } tide__handle;

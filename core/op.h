@@ -35,11 +35,11 @@ typedef enum tide__op_kind {
                           close-on-exec and already attached to the backend; its peer address
                           goes to addr as for RECVFROM */
   /* write side */
-  TIDE__OP_WRITE,      /* write all len bytes of buf, across partial writes */
-  TIDE__OP_WRITEV,     /* write every byte of the tide__iov array buf[0..len) in order */
-  TIDE__OP_SENDTO,     /* send buf[0..len) as one datagram to addr (NULL: the connected peer) */
-  TIDE__OP_CONNECT,    /* connect to addr (addrlen bytes); result 0 */
-  TIDE__OP_SHUTDOWN    /* shut the write direction down once the writes before it are done */
+  TIDE__OP_WRITE,   /* write all len bytes of buf, across partial writes */
+  TIDE__OP_WRITEV,  /* write every byte of the tide__iov array buf[0..len) in order */
+  TIDE__OP_SENDTO,  /* send buf[0..len) as one datagram to addr (NULL: the connected peer) */
+  TIDE__OP_CONNECT, /* connect to addr (addrlen bytes); result 0 */
+  TIDE__OP_SHUTDOWN /* shut the write direction down once the writes before it are done */
 } tide__op_kind;
 
 /* One buffer of a vectored write. Same layout as struct iovec (and tide_iobuf), checked by the
@@ -59,19 +59,19 @@ typedef struct tide__op tide__op;
 typedef intptr_t (*tide__op_finish_fn)(tide__op *op, intptr_t result);
 
 struct tide__op {
-  tide__op *next;      /* the backend's queue link (per-descriptor queue in the reactor) */
+  tide__op *next; /* the backend's queue link (per-descriptor queue in the reactor) */
   tide_loop *loop;
   tide_future *future; /* settled by tide__op_complete; the op holds one reference */
   tide__fd fd;
   tide__op_kind kind;
-  uint32_t flags;      /* backend-private state bits */
+  uint32_t flags; /* backend-private state bits */
   void *buf;
   size_t len;
-  size_t done;         /* bytes moved so far (partial writes, exact reads) */
-  void *addr;          /* CONNECT, SENDTO: the destination; RECVFROM, ACCEPT: the source out */
-  uint32_t addrlen;    /* its length (in), or its capacity in and the address's length out */
+  size_t done;      /* bytes moved so far (partial writes, exact reads) */
+  void *addr;       /* CONNECT, SENDTO: the destination; RECVFROM, ACCEPT: the source out */
+  uint32_t addrlen; /* its length (in), or its capacity in and the address's length out */
   tide__op_finish_fn finish; /* NULL: settle with the backend's result as is */
-  void *owner;         /* the handle the op belongs to, for `finish` */
+  void *owner;               /* the handle the op belongs to, for `finish` */
 };
 
 /* Creates a pending op and its future on `loop`. The caller owns one future reference in

@@ -116,9 +116,8 @@ static void resume(tide__task *t) {
     int64_t took = tide__clock_now_ns() - start;
     loop->task_step_ns_total += took;
     if (took > loop->options.slow_step_ns)
-      tide__loop_log(loop, TIDE_LOG_WARN,
-                     "slow task step: task '%s' ran %.3f ms without awaiting", t->name,
-                     (double)took / 1e6);
+      tide__loop_log(loop, TIDE_LOG_WARN, "slow task step: task '%s' ran %.3f ms without awaiting",
+                     t->name, (double)took / 1e6);
   } else {
     tide__context_switch(&loop->scheduler, &t->context);
   }
@@ -328,10 +327,14 @@ int tide_sleep(tide_loop *loop, int64_t delay_ns) {
 
 static const char *state_name(const tide__task *t) {
   switch ((tide__task_state)t->state) {
-    case TIDE__TASK_CREATED: return "created";
-    case TIDE__TASK_RUNNING: return "running";
-    case TIDE__TASK_SUSPENDED: return "suspended";
-    case TIDE__TASK_DONE: return "done";
+    case TIDE__TASK_CREATED:
+      return "created";
+    case TIDE__TASK_RUNNING:
+      return "running";
+    case TIDE__TASK_SUSPENDED:
+      return "suspended";
+    case TIDE__TASK_DONE:
+      return "done";
   }
   return "?";
 }
@@ -364,8 +367,10 @@ int tide_loop_dump_tasks(tide_loop *loop, FILE *out) {
 
 void tide__tasks_cancel_all(tide_loop *loop) {
   for (tide__task *t = loop->live_tasks; t != NULL; t = t->live_next) {
-    tide__loop_log(loop, TIDE_LOG_WARN, "task '%s' was still pending when the loop closed; "
-                   "cancelling it", t->name);
+    tide__loop_log(loop, TIDE_LOG_WARN,
+                   "task '%s' was still pending when the loop closed; "
+                   "cancelling it",
+                   t->name);
     tide_future_cancel(&t->future);
   }
 }

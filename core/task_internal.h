@@ -25,15 +25,15 @@ struct tide__task {
   tide_loop *loop;
   tide_task_fn fn;
   void *arg;
-  tide_future *awaiting;   /* what the suspended task waits for (NULL for a yield) */
-  tide_scope *scopes;      /* innermost open deadline scope */
-  tide__ready step;        /* queued to start or resume the task */
+  tide_future *awaiting; /* what the suspended task waits for (NULL for a yield) */
+  tide_scope *scopes;    /* innermost open deadline scope */
+  tide__ready step;      /* queued to start or resume the task */
   tide__stack stack;
-  int64_t suspended_at;    /* tide_now when it last suspended, for dumps */
-  uint8_t state;           /* tide__task_state */
-  uint8_t cancel_pending;  /* cancellation requested, not yet delivered */
+  int64_t suspended_at;   /* tide_now when it last suspended, for dumps */
+  uint8_t state;          /* tide__task_state */
+  uint8_t cancel_pending; /* cancellation requested, not yet delivered */
   uint8_t cancel_delivered;
-  tide__task *live_prev;   /* the loop's list of unfinished tasks */
+  tide__task *live_prev; /* the loop's list of unfinished tasks */
   tide__task *live_next;
   char name[32];
 };

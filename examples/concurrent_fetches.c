@@ -57,11 +57,11 @@ static int main_task(tide_loop *loop, void *arg, void **result) {
   struct request r = {.start = tide_loop_update_time(loop), .user_id = 42};
   tide_future *tasks[2] = {NULL, NULL}, *both = NULL;
   /* gather schedules both tasks now; they run concurrently while main awaits. */
-  int err = tide_spawn(loop, fetch_user_profile, &r, &(tide_task_options){.name = "fetch"},
-                       &tasks[0]);
+  int err =
+      tide_spawn(loop, fetch_user_profile, &r, &(tide_task_options){.name = "fetch"}, &tasks[0]);
   if (err == 0)
-    err = tide_spawn(loop, send_welcome_email, &r, &(tide_task_options){.name = "email"},
-                     &tasks[1]);
+    err =
+        tide_spawn(loop, send_welcome_email, &r, &(tide_task_options){.name = "email"}, &tasks[1]);
   if (err == 0)
     err = tide_gather(loop, tasks, 2, 0, &both);
   if (err == 0)

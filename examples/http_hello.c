@@ -87,8 +87,7 @@ static int server_main(tide_loop *loop, void *arg, void **result) {
   if (err == 0)
     err = tide_tcp_listen(loop, (struct sockaddr *)&addr, NULL, &l);
   if (err != 0) {
-    fprintf(stderr, "http_hello: cannot listen on %s:%s: %s\n", cfg[0], cfg[1],
-            tide_strerror(err));
+    fprintf(stderr, "http_hello: cannot listen on %s:%s: %s\n", cfg[0], cfg[1], tide_strerror(err));
     return err;
   }
   struct sockaddr_storage bound;

@@ -106,8 +106,8 @@ static int main_task(tide_loop *loop, void *arg, void **result) {
 
   say(loop, start, "INFO === Pattern 3: Fire-and-forget safety ===");
   tide_future *background = NULL;
-  err = tide_spawn(loop, buggy_background_job, NULL,
-                   &(tide_task_options){.name = "background-job"}, &background);
+  err = tide_spawn(loop, buggy_background_job, NULL, &(tide_task_options){.name = "background-job"},
+                   &background);
   if (err != 0)
     return err;
   tide_future_on_done(background, log_task_failure, loop);

@@ -225,8 +225,8 @@ static int ticker(tide_loop *loop, void *arg, void **result) {
   struct app *app = arg;
   int64_t period = SECONDS(0.1), next = app->start + period;
   while (app->registering) {
-    int err = tide_sleep(loop, next - tide_loop_update_time(loop) > 0
-                                   ? next - tide_loop_update_time(loop) : 0);
+    int err = tide_sleep(
+        loop, next - tide_loop_update_time(loop) > 0 ? next - tide_loop_update_time(loop) : 0);
     if (err != 0)
       return err;
     if (!app->registering)
@@ -288,8 +288,8 @@ static int main_task(tide_loop *loop, void *arg, void **result) {
   (void)tide_future_cancel(tick); /* wakes it from its sleep */
   (void)tide_await(tick, NULL);
   tide_future_release(tick);
-  printf("Ticker: %d ticks while the work ran off the loop, worst lateness %.1f ms\n",
-         app->ticks, app->worst_late_ms);
+  printf("Ticker: %d ticks while the work ran off the loop, worst lateness %.1f ms\n", app->ticks,
+         app->worst_late_ms);
   return err;
 }
 

@@ -44,8 +44,8 @@ static int sequential(tide_loop *loop, struct query *qs) {
     if (err != 0)
       return err;
   }
-  printf("Sequential: %.3fs — %s, %s, %s\n", seconds_since(loop, start), qs[0].result,
-         qs[1].result, qs[2].result);
+  printf("Sequential: %.3fs — %s, %s, %s\n", seconds_since(loop, start), qs[0].result, qs[1].result,
+         qs[2].result);
   return 0;
 }
 

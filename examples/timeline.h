@@ -23,6 +23,6 @@ static inline void say(tide_loop *loop, int64_t start_ns, const char *format, ..
   va_end(args);
 }
 
-#define SECONDS(s) ((int64_t)((s) * 1e9))
+#define SECONDS(s) ((int64_t)((s)*1e9))
 
 #endif

@@ -259,11 +259,8 @@ static int collect_in_completion_order(tide_loop *loop, void *arg, void **result
 
 TIDE_TEST(combine, as_completed_yields_inputs_in_settling_order) {
   tide_loop *loop = new_loop();
-  struct completion_order c = {{sleep_for(loop, 20 * MS), sleep_for(loop, 1 * MS),
-                                sleep_for(loop, 10 * MS)},
-                               {0},
-                               0,
-                               0};
+  struct completion_order c = {
+      {sleep_for(loop, 20 * MS), sleep_for(loop, 1 * MS), sleep_for(loop, 10 * MS)}, {0}, 0, 0};
   tide_future *t = NULL;
   CHECK_OK(tide_spawn(loop, collect_in_completion_order, &c, NULL, &t));
   CHECK_EQ(0, tide_loop_run(loop));

@@ -45,7 +45,7 @@ typedef struct race {
   atomic_uchar *taken; /* per item: how many times it was taken */
   atomic_int done;     /* the owner has finished */
   atomic_long stolen;
-  int burst;           /* pushes between the owner's pops */
+  int burst; /* pushes between the owner's pops */
 } race;
 
 static void take(race *r, void *item) {
@@ -67,7 +67,7 @@ static void *thief(void *arg) {
       mine++;
     } else if (rc == TIDE__STEAL_EMPTY) {
       if (done)
-        break; /* the owner stopped before this look, and the deque was empty at it */
+        break;       /* the owner stopped before this look, and the deque was empty at it */
       sched_yield(); /* 2 cores, up to 8 threads: let the owner push */
     }
   }

@@ -146,7 +146,7 @@ static void *fib_job(void *p) {
 }
 
 TIDE_TEST(executor, fork_join_inside_workers_computes_fib_with_a_job_per_call) {
-  int n = TIDE_TEST_UNDER_VALGRIND() ? 16 : (int)tide_test_scale(25, 20) ;
+  int n = TIDE_TEST_UNDER_VALGRIND() ? 16 : (int)tide_test_scale(25, 20);
   for (unsigned workers = 1; workers <= 4; workers++) {
     tide_executor *ex = new_executor(workers, 0, 0);
     fib_arg root = {ex, n, 0};
@@ -171,8 +171,8 @@ static void wait_all_parked(tide_executor *ex, unsigned workers) {
     if (st.parked == workers && st.searching == 0)
       return;
     if (wall_ns() > deadline)
-      TIDE_TEST_FAIL("workers never all parked: %u of %u parked, %u searching", st.parked,
-                     workers, st.searching);
+      TIDE_TEST_FAIL("workers never all parked: %u of %u parked, %u searching", st.parked, workers,
+                     st.searching);
     sched_yield();
   }
 }
@@ -196,8 +196,8 @@ static void idle_then_one_submission(int64_t spin_ns, long rounds) {
 }
 
 TIDE_TEST(executor, no_lost_wakeup_over_thousands_of_idle_then_one_submission_rounds) {
-  idle_then_one_submission(-1, tide_test_scale(3000, 150));  /* sleep at once */
-  idle_then_one_submission(0, tide_test_scale(1000, 50));    /* spin first, then sleep */
+  idle_then_one_submission(-1, tide_test_scale(3000, 150)); /* sleep at once */
+  idle_then_one_submission(0, tide_test_scale(1000, 50));   /* spin first, then sleep */
 }
 
 static void *submit_from_thread(void *arg) {
@@ -310,9 +310,9 @@ TIDE_TEST(executor, cancel_in_each_state_of_a_job) {
   /* `queued` waits in the injection queue or, taken in a batch, in the worker's deque: either
    * way it has not started and cancelling it succeeds. */
   CHECK_OK(tide_job_cancel(queued));
-  CHECK_RC(TIDE_EALREADY, tide_job_cancel(queued));      /* already cancelled */
-  CHECK_OK(tide_job_cancel(blocking_queued));            /* queued on the lane: removed */
-  CHECK_RC(TIDE_EALREADY, tide_job_cancel(running));     /* running: cannot */
+  CHECK_RC(TIDE_EALREADY, tide_job_cancel(queued));  /* already cancelled */
+  CHECK_OK(tide_job_cancel(blocking_queued));        /* queued on the lane: removed */
+  CHECK_RC(TIDE_EALREADY, tide_job_cancel(running)); /* running: cannot */
   atomic_store(&q.gate, 1);
   CHECK_OK(tide_job_join(running, NULL));
   CHECK_OK(tide_job_join(blocking_gate, NULL));
@@ -724,7 +724,7 @@ TIDE_TEST(bridge, cancel_after_the_job_finished_delivers_its_real_result) {
   tide_future *f;
   CHECK_OK(tide_run_in_executor(loop, NULL, set_flag, &flag, &f));
   await_flag(&flag, 5000, "the job");
-  sleep_ms(5); /* let it post its completion */
+  sleep_ms(5);                     /* let it post its completion */
   CHECK_OK(tide_future_cancel(f)); /* a request: the job has finished, nothing to stop */
   CHECK_EQ(0, tide_loop_run(loop));
   void *v = NULL;
@@ -809,8 +809,8 @@ TIDE_TEST(executor, cancel_racing_with_workers_taking_jobs_either_removes_a_job_
     int rc = tide_job_join(handles[i], NULL);
     int ran = atomic_load(&jobs[i].ran);
     if (cancel_rc[i] == 0 && (rc != TIDE_ECANCELED || ran != 0))
-      TIDE_TEST_FAIL("job %ld cancelled: expected join TIDE_ECANCELED and 0 runs, got %s and %d",
-                     i, tide_err_name(rc), ran);
+      TIDE_TEST_FAIL("job %ld cancelled: expected join TIDE_ECANCELED and 0 runs, got %s and %d", i,
+                     tide_err_name(rc), ran);
     if (cancel_rc[i] != 0 && (cancel_rc[i] != TIDE_EALREADY || rc != 0 || ran != 1))
       TIDE_TEST_FAIL("job %ld not cancelled (%s): expected join 0 and 1 run, got %s and %d", i,
                      tide_err_name(cancel_rc[i]), tide_err_name(rc), ran);
@@ -890,10 +890,10 @@ typedef struct stream_job {
 struct stream {
   tide_loop *loop;
   tide_executor *ex;
-  long next;      /* the next job's number */
+  long next; /* the next job's number */
   long total;
   long completed;
-  long wrong;     /* futures that settled with another job's result, or failed */
+  long wrong; /* futures that settled with another job's result, or failed */
   stream_job *jobs;
 };
 
@@ -956,7 +956,7 @@ typedef struct spin_poster {
   tide_loop *loop;
   long posts;
   atomic_long received;
-  atomic_int gate; /* holds a CPU job in flight, so the loop spins before it polls */
+  atomic_int gate;  /* holds a CPU job in flight, so the loop spins before it polls */
   int64_t worst_ns; /* the longest a post waited to be run */
 } spin_poster;
 

@@ -46,7 +46,7 @@
   do {                                                                                             \
     int tide_e_ = (expected), tide_g_ = (int)(expr);                                               \
     if (tide_e_ != tide_g_)                                                                        \
-      TIDE_TEST_FAIL("%s: expected %d (%s), got %d (%s)", #expr, tide_e_, tide_err_name(tide_e_), \
+      TIDE_TEST_FAIL("%s: expected %d (%s), got %d (%s)", #expr, tide_e_, tide_err_name(tide_e_),  \
                      tide_g_, tide_err_name(tide_g_));                                             \
   } while (0)
 

@@ -62,8 +62,8 @@ TIDE_TEST(task, a_returned_error_fails_its_future) {
 TIDE_TEST(task, fire_and_forget_failure_is_reported_with_the_task_name) {
   log_capture capture;
   tide_loop *loop = new_loop_capturing(&capture);
-  CHECK_OK(tide_spawn(loop, fail_with_eio, NULL, &(tide_task_options){.name = "background-job"},
-                      NULL));
+  CHECK_OK(
+      tide_spawn(loop, fail_with_eio, NULL, &(tide_task_options){.name = "background-job"}, NULL));
   CHECK_EQ(0, tide_loop_run(loop));
   CHECK_EQ(1, capture.warnings);
   CHECK(strstr(capture.last, "'background-job'") != NULL);
@@ -146,7 +146,7 @@ TIDE_TEST(task, sleeping_tasks_wait_concurrently_and_wake_in_deadline_order) {
   CHECK_EQ(0, tide_loop_run(loop));
   CHECK_STR("fs", trace.events);
   int64_t took = tide_now(loop) - start;
-  CHECK(took >= 60 * MS); /* never early */
+  CHECK(took >= 60 * MS);                      /* never early */
   CHECK(took < 60 * MS + 20 * MS + 5000 * MS); /* concurrent, not 80 ms in sequence (generous) */
   tide_future_release(fs);
   tide_future_release(ff);

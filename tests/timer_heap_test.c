@@ -316,8 +316,8 @@ static void run_random(uint64_t seed, size_t n, size_t ops, uint32_t deadline_ra
       } else {
         CHECK(min != NULL);
         if (min->timer != &m.timers[want])
-          TIDE_TEST_FAIL("op %zu: pop-min got timer %td, model says %zu", op,
-                         min->timer - m.timers, want);
+          TIDE_TEST_FAIL("op %zu: pop-min got timer %td, model says %zu", op, min->timer - m.timers,
+                         want);
         tide__timer_heap_remove(&h, min->timer);
         model_clear(&m, want);
       }

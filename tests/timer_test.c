@@ -87,14 +87,14 @@ static int run_ticks(tide_loop *loop, int max, int64_t timeout_ns) {
 typedef struct fire_record {
   tide_loop *loop;
   tide_timer timer;
-  int64_t delay;       /* as passed to start */
-  int64_t start_now;   /* tide_now when it was started */
+  int64_t delay;     /* as passed to start */
+  int64_t start_now; /* tide_now when it was started */
   int fires;
-  int64_t fired_now;   /* tide_now at the last firing */
-  int64_t fired_mono;  /* CLOCK_MONOTONIC at the last firing */
-  int fired_tick;      /* current_tick at the last firing */
-  int was_active;      /* tide_timer_is_active inside the callback */
-  int stop_after;      /* > 0: stop the timer from its callback after this many firings */
+  int64_t fired_now;  /* tide_now at the last firing */
+  int64_t fired_mono; /* CLOCK_MONOTONIC at the last firing */
+  int fired_tick;     /* current_tick at the last firing */
+  int was_active;     /* tide_timer_is_active inside the callback */
+  int stop_after;     /* > 0: stop the timer from its callback after this many firings */
 } fire_record;
 
 static void record_fire(tide_timer *t, void *arg) {
@@ -160,7 +160,7 @@ static void order_push(int id) {
 /* ---- firing time -------------------------------------------------------------------------- */
 
 TIDE_TEST(timer, never_fires_before_its_deadline) {
-  static const int64_t delays[] = {0,      1,      1000,   999999, 1 * MS,
+  static const int64_t delays[] = {0,       1,       1000,   999999, 1 * MS,
                                    1000001, 1500000, 3 * MS, 7 * MS, 20 * MS};
   enum { N = sizeof delays / sizeof delays[0] };
   log_capture cap;
@@ -929,7 +929,7 @@ typedef struct many {
   tide_loop *loop;
   int64_t start_now;
   int64_t *deadline_of;
-  uint64_t *seq_of;   /* the order in which each was (last) started */
+  uint64_t *seq_of; /* the order in which each was (last) started */
   char *stopped;
   int *fired_order;
   size_t fired;

@@ -40,23 +40,24 @@
 #include "tide/error.h"
 
 typedef struct lookup {
-  atomic_int refs;         /* the loop side and the worker: 2, then 1, then freed */
-  atomic_int done;         /* release-stored by the worker after the result, acquire-read by the
-                              loop side after the eventfd fired */
+  atomic_int refs; /* the loop side and the worker: 2, then 1, then freed */
+  atomic_int done; /* release-stored by the worker after the result, acquire-read by the
+                      loop side after the eventfd fired */
   int efd;
-  uint64_t counter;        /* the READ op's buffer: the eventfd's value */
-  tide_loop *loop;         /* read on the loop thread only */
+  uint64_t counter; /* the READ op's buffer: the eventfd's value */
+  tide_loop *loop;  /* read on the loop thread only */
   char *host;
   char *service;
   struct addrinfo hints;
   struct addrinfo *result; /* the worker's; handed to the future, or freed with the record */
   int gai_err;
-  int sys_errno;           /* errno when gai_err is EAI_SYSTEM */
+  int sys_errno; /* errno when gai_err is EAI_SYSTEM */
 } lookup;
 
 static int err_from_gai(int gai_err, int sys_errno) {
   switch (gai_err) {
-    case 0: return 0;
+    case 0:
+      return 0;
     case EAI_NONAME:
     case EAI_SERVICE:
 #ifdef EAI_NODATA
@@ -66,14 +67,21 @@ static int err_from_gai(int gai_err, int sys_errno) {
 #ifdef EAI_ADDRFAMILY
     case EAI_ADDRFAMILY:
 #endif
-    case EAI_FAMILY: return TIDE_EAFNOSUPPORT;
-    case EAI_AGAIN: return TIDE_EAGAIN;
-    case EAI_MEMORY: return TIDE_ENOMEM;
+    case EAI_FAMILY:
+      return TIDE_EAFNOSUPPORT;
+    case EAI_AGAIN:
+      return TIDE_EAGAIN;
+    case EAI_MEMORY:
+      return TIDE_ENOMEM;
     case EAI_BADFLAGS:
-    case EAI_SOCKTYPE: return TIDE_EINVAL;
-    case EAI_FAIL: return TIDE_EIO;
-    case EAI_SYSTEM: return tide__err_from_errno(sys_errno);
-    default: return TIDE_EUNKNOWN;
+    case EAI_SOCKTYPE:
+      return TIDE_EINVAL;
+    case EAI_FAIL:
+      return TIDE_EIO;
+    case EAI_SYSTEM:
+      return tide__err_from_errno(sys_errno);
+    default:
+      return TIDE_EUNKNOWN;
   }
 }
 
@@ -179,8 +187,8 @@ int tide_resolve_future(tide_loop *loop, const char *host, const char *service,
     return TIDE_EINVAL;
   if (loop->closing)
     return TIDE_ECLOSED;
-  struct addrinfo defaults = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_ADDRCONFIG};
+  struct addrinfo defaults = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
   if (hints == NULL)
     hints = &defaults;
   int err = resolve_numeric(loop, host, service, hints, out);
@@ -193,8 +201,10 @@ int tide_resolve_future(tide_loop *loop, const char *host, const char *service,
   atomic_init(&l->refs, 1); /* the loop side's; the worker's is added once it exists */
   atomic_init(&l->done, 0);
   l->loop = loop;
-  l->hints = (struct addrinfo){.ai_family = hints->ai_family, .ai_socktype = hints->ai_socktype,
-                               .ai_protocol = hints->ai_protocol, .ai_flags = hints->ai_flags};
+  l->hints = (struct addrinfo){.ai_family = hints->ai_family,
+                               .ai_socktype = hints->ai_socktype,
+                               .ai_protocol = hints->ai_protocol,
+                               .ai_flags = hints->ai_flags};
   int failed = 0;
   l->host = copy_string(host, &failed);
   l->service = copy_string(service, &failed);

@@ -11,11 +11,11 @@
 #include "core/op.h"
 
 typedef enum tide__io_outcome {
-  TIDE__IO_WAIT,         /* would block: the op stays queued; the direction is not ready */
-  TIDE__IO_DONE,         /* finished; the direction may still be ready */
-  TIDE__IO_DONE_DRAINED  /* finished, and the direction is known not ready now (a stream read
-                            came back short: the kernel buffer is empty, and the next arrival
-                            brings a fresh edge) */
+  TIDE__IO_WAIT,        /* would block: the op stays queued; the direction is not ready */
+  TIDE__IO_DONE,        /* finished; the direction may still be ready */
+  TIDE__IO_DONE_DRAINED /* finished, and the direction is known not ready now (a stream read
+                           came back short: the kernel buffer is empty, and the next arrival
+                           brings a fresh edge) */
 } tide__io_outcome;
 
 /* What the reactor knows about a descriptor that the syscalls need. */

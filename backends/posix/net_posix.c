@@ -146,8 +146,7 @@ void tide_listen_options_init(tide_listen_options *opts) {
 }
 
 /* The options shared by listeners and UDP sockets, set before bind. */
-static int set_bind_options(int fd, int family, int reuse_address, int reuse_port,
-                            int ipv6_only) {
+static int set_bind_options(int fd, int family, int reuse_address, int reuse_port, int ipv6_only) {
   int err = 0;
   if (reuse_address)
     err = set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
@@ -362,8 +361,8 @@ int tide_udp_bind(tide_loop *loop, const struct sockaddr *addr, const tide_udp_o
   if (fd < 0)
     return last_error();
   tide_udp *u = NULL;
-  int err = set_bind_options(fd, addr->sa_family, opts->reuse_address, opts->reuse_port,
-                             opts->ipv6_only);
+  int err =
+      set_bind_options(fd, addr->sa_family, opts->reuse_address, opts->reuse_port, opts->ipv6_only);
   if (err == 0 && bind(fd, addr, inet_len(addr)) != 0)
     err = last_error();
   if (err == 0 && (u = malloc(sizeof *u)) == NULL)
@@ -454,9 +453,8 @@ int tide_udp_set_multicast_interface(tide_udp *u, const char *interface_ip) {
     struct in_addr a;
     if (inet_pton(AF_INET, interface_ip, &a) != 1)
       return TIDE_EINVAL;
-    return setsockopt((int)u->h.fd, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof a) == 0
-               ? 0
-               : last_error();
+    return setsockopt((int)u->h.fd, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof a) == 0 ? 0
+                                                                                    : last_error();
   }
   unsigned index;
   if (parse_ifindex(interface_ip, &index) != 0)

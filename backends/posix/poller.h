@@ -14,10 +14,10 @@ typedef struct tide__poller tide__poller;
 enum {
   TIDE__POLL_READABLE = 1u << 0,
   TIDE__POLL_WRITABLE = 1u << 1,
-  TIDE__POLL_ERROR = 1u << 2,  /* error or hang-up: both directions should retry their syscalls */
-  TIDE__POLL_HANGUP = 1u << 3  /* the peer closed its side (or an error or hang-up): end of file
-                                  or the error is sticky from now on, so no further read edge
-                                  may come (the reactor stops trusting short reads) */
+  TIDE__POLL_ERROR = 1u << 2, /* error or hang-up: both directions should retry their syscalls */
+  TIDE__POLL_HANGUP = 1u << 3 /* the peer closed its side (or an error or hang-up): end of file
+                                 or the error is sticky from now on, so no further read edge
+                                 may come (the reactor stops trusting short reads) */
 };
 
 typedef struct tide__poll_event {

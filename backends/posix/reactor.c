@@ -59,11 +59,11 @@ typedef struct fd_state {
   op_queue writes;
   uint32_t generation; /* bumped on detach; the high half of every event tag */
   uint8_t attached;
-  uint8_t is_socket;   /* write with send(MSG_NOSIGNAL) */
-  uint8_t is_stream;   /* a short transfer means the kernel buffer is empty / full */
-  uint8_t readable;    /* presumed readable: try the syscall before waiting */
+  uint8_t is_socket; /* write with send(MSG_NOSIGNAL) */
+  uint8_t is_stream; /* a short transfer means the kernel buffer is empty / full */
+  uint8_t readable;  /* presumed readable: try the syscall before waiting */
   uint8_t writable;
-  uint8_t hangup;      /* the poller reported a hang-up: short reads prove nothing any more */
+  uint8_t hangup; /* the poller reported a hang-up: short reads prove nothing any more */
 } fd_state;
 
 struct tide__backend {
@@ -306,8 +306,8 @@ static tide__io_outcome try_accept(tide__backend *b, int fd, tide__op *op, intpt
 static tide__io_target target_of(const fd_state *fs, int fd) {
   /* After a hang-up, a short read no longer means "wait for the next edge": the end of file
    * behind the last bytes raises none. */
-  return (tide__io_target){.fd = fd, .is_socket = fs->is_socket,
-                           .is_stream = fs->is_stream && !fs->hangup};
+  return (tide__io_target){
+      .fd = fd, .is_socket = fs->is_socket, .is_stream = fs->is_stream && !fs->hangup};
 }
 
 /* Performs queued read-side ops until one would block. */
@@ -400,8 +400,7 @@ int tide__backend_poll(tide__backend *b, int64_t timeout_ns) {
       run_reads(b, fd);
     }
     fs = state_of(b, fd); /* a completion may have detached it, or grown the table */
-    if (fs != NULL && tag_of(fd, fs) == events[i].tag &&
-        (events[i].events & TIDE__POLL_WRITABLE)) {
+    if (fs != NULL && tag_of(fd, fs) == events[i].tag && (events[i].events & TIDE__POLL_WRITABLE)) {
       fs->writable = 1;
       run_writes(b, fd);
     }

@@ -28,14 +28,14 @@ bench_cpu bench_cpu_now(void);
 long long bench_rss_bytes(void);
 
 typedef struct bench_result {
-  const char *lib;       /* "tide", "libev", "libuv", "libevent" */
-  const char *workload;  /* "fire" or "reset" */
+  const char *lib;      /* "tide", "libev", "libuv", "libevent" */
+  const char *workload; /* "fire" or "reset" */
   size_t timers;
-  size_t ops;            /* timers fired (fire) or resets done (reset) */
-  bench_cpu start, end;  /* bench_cpu_now before the loop was created and after it returned */
-  long long rss_before;  /* bench_rss_bytes before the timer array was allocated */
-  long long rss_armed;   /* bench_rss_bytes once every timer was armed */
-  int ok;                /* the program checked its outcome (e.g. every timer fired) */
+  size_t ops;           /* timers fired (fire) or resets done (reset) */
+  bench_cpu start, end; /* bench_cpu_now before the loop was created and after it returned */
+  long long rss_before; /* bench_rss_bytes before the timer array was allocated */
+  long long rss_armed;  /* bench_rss_bytes once every timer was armed */
+  int ok;               /* the program checked its outcome (e.g. every timer fired) */
 } bench_result;
 
 /* Prints the result line. Returns 0 if r->ok, else 1: the program's exit status. */

@@ -26,8 +26,8 @@
 enum { ECHO_DEFAULT_BUF = 16 * 1024, ECHO_BACKLOG = 1024 };
 
 typedef struct echo_args {
-  unsigned port;  /* 0: any free port */
-  size_t buf;     /* read buffer size, for the servers that take one */
+  unsigned port; /* 0: any free port */
+  size_t buf;    /* read buffer size, for the servers that take one */
 } echo_args;
 
 static inline void echo_usage(const char *prog) {

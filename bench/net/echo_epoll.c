@@ -110,8 +110,8 @@ static int on_readable(conn *c) {
 /* Sends the pending bytes; once they are gone, reads again if an edge was missed meanwhile. */
 static int on_writable(conn *c) {
   while (c->pending_off < c->pending_len) {
-    ssize_t n = send(c->fd, c->pending + c->pending_off, c->pending_len - c->pending_off,
-                     MSG_NOSIGNAL);
+    ssize_t n =
+        send(c->fd, c->pending + c->pending_off, c->pending_len - c->pending_off, MSG_NOSIGNAL);
     if (n > 0)
       c->pending_off += (size_t)n;
     else if (n < 0 && errno == EINTR)

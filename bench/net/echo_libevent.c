@@ -36,8 +36,8 @@ static void event_cb(struct bufferevent *bev, short events, void *ctx) {
     bufferevent_free(bev);
 }
 
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
-                      struct sockaddr *addr, int socklen, void *ctx) {
+static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
+                      int socklen, void *ctx) {
   (void)addr;
   (void)socklen;
   (void)ctx;
@@ -62,9 +62,9 @@ int main(int argc, char **argv) {
     return 1;
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)args.port)};
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct evconnlistener *listener = evconnlistener_new_bind(
-      base, accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, ECHO_BACKLOG,
-      (struct sockaddr *)&addr, sizeof addr);
+  struct evconnlistener *listener =
+      evconnlistener_new_bind(base, accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                              ECHO_BACKLOG, (struct sockaddr *)&addr, sizeof addr);
   struct sockaddr_in bound;
   socklen_t len = sizeof bound;
   if (listener == NULL ||

@@ -74,21 +74,21 @@ typedef struct options {
 typedef struct gconn {
   int fd;
   int failed;
-  size_t got;      /* pingpong: bytes of the current echo received */
-  size_t sent;     /* pingpong: bytes of the current message sent; pump: of the current chunk */
-  uint64_t tx;     /* pump: bytes sent in total */
-  uint64_t rx;     /* pump: bytes received in total */
-  char *echo;      /* pingpong: the echo being assembled (size bytes) */
+  size_t got;  /* pingpong: bytes of the current echo received */
+  size_t sent; /* pingpong: bytes of the current message sent; pump: of the current chunk */
+  uint64_t tx; /* pump: bytes sent in total */
+  uint64_t rx; /* pump: bytes received in total */
+  char *echo;  /* pingpong: the echo being assembled (size bytes) */
 } gconn;
 
 typedef struct gen {
   options opt;
   int epfd;
   gconn *conns;
-  char *msg;       /* the message (pingpong) or chunk (pump) sent; a fixed byte pattern */
-  char *rbuf;      /* pump's read buffer */
-  int sending;     /* 0 once the window has ended: no new message or chunk starts */
-  uint64_t ops;    /* completed ops since the start (round trips, or pump bytes / size) */
+  char *msg;    /* the message (pingpong) or chunk (pump) sent; a fixed byte pattern */
+  char *rbuf;   /* pump's read buffer */
+  int sending;  /* 0 once the window has ended: no new message or chunk starts */
+  uint64_t ops; /* completed ops since the start (round trips, or pump bytes / size) */
   uint64_t rx_total;
   int errors;
 } gen;
@@ -516,8 +516,13 @@ static void usage(void) {
 }
 
 static options parse(int argc, char **argv) {
-  options o = {.kind = PINGPONG, .name = NULL, .label = "?", .conns = 1, .size = 0,
-               .warmup_s = 0.5, .seconds = 2.0};
+  options o = {.kind = PINGPONG,
+               .name = NULL,
+               .label = "?",
+               .conns = 1,
+               .size = 0,
+               .warmup_s = 0.5,
+               .seconds = 2.0};
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *k = argv[i], *v = argv[i + 1];
     if (strcmp(k, "--port") == 0)

@@ -53,7 +53,7 @@ struct record {
   tide_future *future;
   record *prev; /* the in-flight list (loop thread only) */
   record *next;
-  record *done_next; /* the completion stack; written by the pusher before its CAS */
+  record *done_next;    /* the completion stack; written by the pusher before its CAS */
   int cancel_requested; /* loop thread only */
 };
 

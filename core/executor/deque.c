@@ -41,8 +41,7 @@ struct tide__deque_buffer {
 };
 
 static tide__deque_buffer *buffer_new(int64_t capacity) {
-  tide__deque_buffer *b =
-      malloc(sizeof *b + (size_t)capacity * sizeof(_Atomic(void *)));
+  tide__deque_buffer *b = malloc(sizeof *b + (size_t)capacity * sizeof(_Atomic(void *)));
   if (b == NULL)
     return NULL;
   b->capacity = capacity;

@@ -25,8 +25,8 @@ typedef struct tide__deque {
   alignas(64) _Atomic int64_t top;
   alignas(64) _Atomic int64_t bottom;
   _Atomic(tide__deque_buffer *) buffer;
-  atomic_uint thieves;          /* thieves between loading `buffer` and reading their slot */
-  tide__deque_buffer *retired;  /* owner only: replaced buffers not yet freed */
+  atomic_uint thieves;         /* thieves between loading `buffer` and reading their slot */
+  tide__deque_buffer *retired; /* owner only: replaced buffers not yet freed */
 } tide__deque;
 
 enum tide__steal_result { TIDE__STEAL_EMPTY = 0, TIDE__STEAL_OK = 1, TIDE__STEAL_RETRY = 2 };

@@ -134,8 +134,8 @@ int tide_executor_new(tide_executor **out, const tide_executor_options *opts) {
   atomic_init(&ex->blocking_run, 0);
   unsigned started = 0;
   for (; started < ex->n_workers; started++) {
-    err = tide__thread_start(&ex->workers[started].thread, tide__worker_main,
-                             &ex->workers[started]);
+    err =
+        tide__thread_start(&ex->workers[started].thread, tide__worker_main, &ex->workers[started]);
     if (err != 0) {
       stop_threads(ex, started);
       goto fail;

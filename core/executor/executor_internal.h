@@ -76,9 +76,9 @@ typedef struct tide__worker {
   tide__deque deque;
   tide_executor *ex;
   unsigned index;
-  int searching;      /* counted in the executor's searching workers */
-  uint64_t rng;       /* xorshift state for choosing victims */
-  unsigned tick;      /* jobs run, for the injection-queue fairness check */
+  int searching;       /* counted in the executor's searching workers */
+  uint64_t rng;        /* xorshift state for choosing victims */
+  unsigned tick;       /* jobs run, for the injection-queue fairness check */
   tide_job *free_jobs; /* cache of freed handle jobs (owner only) */
   unsigned free_count;
   atomic_uint park_word; /* 0 while parked, set to 1 by the waker */
@@ -121,7 +121,7 @@ struct tide_executor {
 
   alignas(64) tide__mutex lock;
   tide__job_list inject;
-  uint64_t moved; /* jobs moved from the incoming stack to `inject` (guarded by lock) */
+  uint64_t moved;     /* jobs moved from the incoming stack to `inject` (guarded by lock) */
   unsigned *sleepers; /* indices of parked workers (a stack) */
   unsigned n_sleepers;
 
@@ -181,8 +181,7 @@ tide_job *tide__incoming_take(tide_executor *ex);
 void tide__incoming_move_locked(tide_executor *ex, int close);
 /* The incoming stack is non-empty (a snapshot; seq_cst for the idle protocol, idle.c). */
 static inline int tide__incoming_nonempty(tide_executor *ex) {
-  return (atomic_load_explicit(&ex->incoming, memory_order_seq_cst) &
-          ~TIDE__INCOMING_CLOSED) != 0;
+  return (atomic_load_explicit(&ex->incoming, memory_order_seq_cst) & ~TIDE__INCOMING_CLOSED) != 0;
 }
 
 /* Unlinks a queued job from its lane list (caller holds ex->lock). */

@@ -12,8 +12,8 @@
 #include "tide/error.h"
 
 enum {
-  JOIN_SPIN = 64,            /* looks at a joined job before sleeping on it */
-  JOIN_NAP_NS = 200 * 1000   /* a joining worker naps this long, then looks for work again */
+  JOIN_SPIN = 64,          /* looks at a joined job before sleeping on it */
+  JOIN_NAP_NS = 200 * 1000 /* a joining worker naps this long, then looks for work again */
 };
 
 tide_job *tide__job_alloc(tide__worker *w) {

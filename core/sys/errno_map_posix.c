@@ -15,35 +15,65 @@ int tide__err_from_errno(int errnum) {
   if (errnum == ENOTSUP || errnum == EOPNOTSUPP)
     return TIDE_ENOTSUP;
   switch (errnum) {
-    case 0: return TIDE_OK;
-    case EINVAL: return TIDE_EINVAL;
-    case ENOMEM: return TIDE_ENOMEM;
-    case ECANCELED: return TIDE_ECANCELED;
-    case ETIMEDOUT: return TIDE_ETIMEDOUT;
-    case EALREADY: return TIDE_EALREADY;
-    case EBUSY: return TIDE_EBUSY;
-    case EIO: return TIDE_EIO;
-    case EBADF: return TIDE_EBADF;
-    case EPIPE: return TIDE_EPIPE;
-    case ECONNRESET: return TIDE_ECONNRESET;
-    case ECONNREFUSED: return TIDE_ECONNREFUSED;
-    case ECONNABORTED: return TIDE_ECONNABORTED;
-    case ENOTCONN: return TIDE_ENOTCONN;
-    case EDESTADDRREQ: return TIDE_ENOTCONN; /* a datagram with no destination */
-    case EADDRINUSE: return TIDE_EADDRINUSE;
-    case EADDRNOTAVAIL: return TIDE_EADDRNOTAVAIL;
-    case EAFNOSUPPORT: return TIDE_EAFNOSUPPORT;
-    case ENETUNREACH: return TIDE_ENETUNREACH;
-    case EHOSTUNREACH: return TIDE_EHOSTUNREACH;
-    case EMSGSIZE: return TIDE_EMSGSIZE;
-    case EMFILE: return TIDE_EMFILE;
-    case ENFILE: return TIDE_ENFILE;
-    case EACCES: return TIDE_EACCES;
-    case EPERM: return TIDE_EACCES;
-    case ENOENT: return TIDE_ENOENT;
-    case ENOSYS: return TIDE_ENOTSUP;
-    case ERANGE: return TIDE_ERANGE;
-    case ENOSPC: return TIDE_ENOSPC;
-    default: return TIDE_EUNKNOWN;
+    case 0:
+      return TIDE_OK;
+    case EINVAL:
+      return TIDE_EINVAL;
+    case ENOMEM:
+      return TIDE_ENOMEM;
+    case ECANCELED:
+      return TIDE_ECANCELED;
+    case ETIMEDOUT:
+      return TIDE_ETIMEDOUT;
+    case EALREADY:
+      return TIDE_EALREADY;
+    case EBUSY:
+      return TIDE_EBUSY;
+    case EIO:
+      return TIDE_EIO;
+    case EBADF:
+      return TIDE_EBADF;
+    case EPIPE:
+      return TIDE_EPIPE;
+    case ECONNRESET:
+      return TIDE_ECONNRESET;
+    case ECONNREFUSED:
+      return TIDE_ECONNREFUSED;
+    case ECONNABORTED:
+      return TIDE_ECONNABORTED;
+    case ENOTCONN:
+      return TIDE_ENOTCONN;
+    case EDESTADDRREQ:
+      return TIDE_ENOTCONN; /* a datagram with no destination */
+    case EADDRINUSE:
+      return TIDE_EADDRINUSE;
+    case EADDRNOTAVAIL:
+      return TIDE_EADDRNOTAVAIL;
+    case EAFNOSUPPORT:
+      return TIDE_EAFNOSUPPORT;
+    case ENETUNREACH:
+      return TIDE_ENETUNREACH;
+    case EHOSTUNREACH:
+      return TIDE_EHOSTUNREACH;
+    case EMSGSIZE:
+      return TIDE_EMSGSIZE;
+    case EMFILE:
+      return TIDE_EMFILE;
+    case ENFILE:
+      return TIDE_ENFILE;
+    case EACCES:
+      return TIDE_EACCES;
+    case EPERM:
+      return TIDE_EACCES;
+    case ENOENT:
+      return TIDE_ENOENT;
+    case ENOSYS:
+      return TIDE_ENOTSUP;
+    case ERANGE:
+      return TIDE_ERANGE;
+    case ENOSPC:
+      return TIDE_ENOSPC;
+    default:
+      return TIDE_EUNKNOWN;
   }
 }

@@ -62,8 +62,7 @@ static bucket *bucket_of(tide__park_table *t, atomic_uint *word) {
   return &t->buckets[(a >> 7) % BUCKETS];
 }
 
-int tide__park_wait(tide__park_table *t, atomic_uint *word, unsigned expected,
-                    int64_t timeout_ns) {
+int tide__park_wait(tide__park_table *t, atomic_uint *word, unsigned expected, int64_t timeout_ns) {
   bucket *b = bucket_of(t, word);
   struct timespec deadline;
   if (timeout_ns >= 0) {

@@ -14,36 +14,36 @@ extern "C" {
 
 enum tide_error {
   TIDE_OK = 0,
-  TIDE_EINVAL = -1,        /* invalid argument: the caller broke a documented contract */
-  TIDE_ENOMEM = -2,        /* out of memory */
-  TIDE_ECANCELED = -3,     /* the operation was cancelled before it completed */
-  TIDE_ETIMEDOUT = -4,     /* a deadline passed before the operation completed */
-  TIDE_EALREADY = -5,      /* the future (or operation) has already settled */
-  TIDE_EPENDING = -6,      /* the result was asked for before the future settled */
-  TIDE_EBUSY = -7,         /* the object is in use (e.g. closing a loop that is running) */
-  TIDE_ECLOSED = -8,       /* the loop or handle is closing or closed */
-  TIDE_EAGAIN = -9,        /* resource temporarily unavailable */
-  TIDE_EIO = -10,          /* an I/O error the OS reported without more detail */
-  TIDE_EBADF = -11,        /* not an open descriptor, or not usable for this operation */
-  TIDE_EPIPE = -12,        /* write to a pipe or socket whose reader has gone */
-  TIDE_ECONNRESET = -13,   /* the peer reset the connection */
-  TIDE_ECONNREFUSED = -14, /* nothing listens at the address */
-  TIDE_ECONNABORTED = -15, /* the connection was aborted locally */
-  TIDE_ENOTCONN = -16,     /* the socket is not connected */
-  TIDE_EADDRINUSE = -17,   /* the address is already in use */
+  TIDE_EINVAL = -1,         /* invalid argument: the caller broke a documented contract */
+  TIDE_ENOMEM = -2,         /* out of memory */
+  TIDE_ECANCELED = -3,      /* the operation was cancelled before it completed */
+  TIDE_ETIMEDOUT = -4,      /* a deadline passed before the operation completed */
+  TIDE_EALREADY = -5,       /* the future (or operation) has already settled */
+  TIDE_EPENDING = -6,       /* the result was asked for before the future settled */
+  TIDE_EBUSY = -7,          /* the object is in use (e.g. closing a loop that is running) */
+  TIDE_ECLOSED = -8,        /* the loop or handle is closing or closed */
+  TIDE_EAGAIN = -9,         /* resource temporarily unavailable */
+  TIDE_EIO = -10,           /* an I/O error the OS reported without more detail */
+  TIDE_EBADF = -11,         /* not an open descriptor, or not usable for this operation */
+  TIDE_EPIPE = -12,         /* write to a pipe or socket whose reader has gone */
+  TIDE_ECONNRESET = -13,    /* the peer reset the connection */
+  TIDE_ECONNREFUSED = -14,  /* nothing listens at the address */
+  TIDE_ECONNABORTED = -15,  /* the connection was aborted locally */
+  TIDE_ENOTCONN = -16,      /* the socket is not connected */
+  TIDE_EADDRINUSE = -17,    /* the address is already in use */
   TIDE_EADDRNOTAVAIL = -18, /* the address is not available on this host */
-  TIDE_EAFNOSUPPORT = -19, /* address family not supported */
-  TIDE_ENETUNREACH = -20,  /* network unreachable */
-  TIDE_EHOSTUNREACH = -21, /* host unreachable */
-  TIDE_EMSGSIZE = -22,     /* message too long for the socket */
-  TIDE_EMFILE = -23,       /* the process has no free descriptors */
-  TIDE_ENFILE = -24,       /* the system has no free descriptors */
-  TIDE_EACCES = -25,       /* permission denied */
-  TIDE_ENOENT = -26,       /* no such file, directory or name */
-  TIDE_ENOTSUP = -27,      /* not supported by this platform or backend */
-  TIDE_ERANGE = -28,       /* a value is out of the representable range */
-  TIDE_ENOSPC = -29,       /* no space left on the device */
-  TIDE_EUNKNOWN = -30      /* an OS error tide has no code for (see the log for details) */
+  TIDE_EAFNOSUPPORT = -19,  /* address family not supported */
+  TIDE_ENETUNREACH = -20,   /* network unreachable */
+  TIDE_EHOSTUNREACH = -21,  /* host unreachable */
+  TIDE_EMSGSIZE = -22,      /* message too long for the socket */
+  TIDE_EMFILE = -23,        /* the process has no free descriptors */
+  TIDE_ENFILE = -24,        /* the system has no free descriptors */
+  TIDE_EACCES = -25,        /* permission denied */
+  TIDE_ENOENT = -26,        /* no such file, directory or name */
+  TIDE_ENOTSUP = -27,       /* not supported by this platform or backend */
+  TIDE_ERANGE = -28,        /* a value is out of the representable range */
+  TIDE_ENOSPC = -29,        /* no space left on the device */
+  TIDE_EUNKNOWN = -30       /* an OS error tide has no code for (see the log for details) */
 };
 
 /* Returns a static, human-readable description of a tide error code ("connection reset by

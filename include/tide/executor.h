@@ -54,30 +54,30 @@ typedef enum tide_executor_shutdown_mode {
 /* Options for tide_executor_new. Initialise with tide_executor_options_init, then set what you
  * need, so that fields added later get their defaults. */
 typedef struct tide_executor_options {
-  unsigned workers;        /* CPU worker threads; 0: the number of CPUs the process may use */
-  unsigned max_searching;  /* workers looking for work at once; 0: half the workers (>= 1) */
-  unsigned blocking_max;   /* most blocking-lane threads; 0: 64 */
+  unsigned workers;         /* CPU worker threads; 0: the number of CPUs the process may use */
+  unsigned max_searching;   /* workers looking for work at once; 0: half the workers (>= 1) */
+  unsigned blocking_max;    /* most blocking-lane threads; 0: 64 */
   int64_t blocking_idle_ns; /* a blocking thread idle this long exits; 0: 10 s */
-  int64_t spin_ns;         /* a searching worker keeps looking this long before it sleeps
-                              (trades CPU for latency); 0: 50 us; negative: sleep at once */
+  int64_t spin_ns;          /* a searching worker keeps looking this long before it sleeps
+                               (trades CPU for latency); 0: 50 us; negative: sleep at once */
 } tide_executor_options;
 
 /* A snapshot of an executor's counters (each read atomically, not all at one instant). */
 typedef struct tide_executor_stats {
-  unsigned workers;          /* CPU workers */
-  unsigned searching;        /* workers looking for work now */
-  unsigned parked;           /* workers asleep now */
-  unsigned blocking_threads; /* live blocking-lane threads */
-  unsigned blocking_idle;    /* of which idle */
-  uint64_t jobs_run;         /* jobs run by CPU workers */
+  unsigned workers;           /* CPU workers */
+  unsigned searching;         /* workers looking for work now */
+  unsigned parked;            /* workers asleep now */
+  unsigned blocking_threads;  /* live blocking-lane threads */
+  unsigned blocking_idle;     /* of which idle */
+  uint64_t jobs_run;          /* jobs run by CPU workers */
   uint64_t blocking_jobs_run; /* jobs run by blocking-lane threads */
-  uint64_t jobs_cancelled;   /* jobs ended without running */
-  uint64_t steals;           /* jobs taken from another worker's deque */
-  uint64_t parks;            /* times a worker went to sleep */
-  uint64_t injected;         /* jobs submitted from outside the workers */
-  size_t injection_depth;    /* jobs waiting in the injection queue */
-  size_t local_depth;        /* jobs waiting in the workers' deques, summed */
-  size_t blocking_depth;     /* jobs waiting for a blocking-lane thread */
+  uint64_t jobs_cancelled;    /* jobs ended without running */
+  uint64_t steals;            /* jobs taken from another worker's deque */
+  uint64_t parks;             /* times a worker went to sleep */
+  uint64_t injected;          /* jobs submitted from outside the workers */
+  size_t injection_depth;     /* jobs waiting in the injection queue */
+  size_t local_depth;         /* jobs waiting in the workers' deques, summed */
+  size_t blocking_depth;      /* jobs waiting for a blocking-lane thread */
 } tide_executor_stats;
 
 /* Fills *opts with the defaults. */

@@ -25,9 +25,9 @@ typedef struct tide_group {
   size_t private_capacity;
   size_t private_running;
   int private_first_error;
-  int private_cancelling;        /* the group is cancelling its members */
-  int private_closed;            /* tide_group_wait has returned: no more spawns */
-  tide_future *private_waiter;   /* what tide_group_wait awaits */
+  int private_cancelling;      /* the group is cancelling its members */
+  int private_closed;          /* tide_group_wait has returned: no more spawns */
+  tide_future *private_waiter; /* what tide_group_wait awaits */
 } tide_group;
 
 /* Prepares an empty group on `loop`. Returns 0 or TIDE_EINVAL. */

@@ -295,8 +295,8 @@ int tide_udp_bind(tide_loop *loop, const struct sockaddr *addr, const tide_udp_o
  * resolves with len. Fails with TIDE_EMSGSIZE (too big for one datagram), TIDE_ENOTCONN (dest
  * NULL on an unconnected socket), TIDE_EAFNOSUPPORT, TIDE_ECONNREFUSED (a connected socket whose
  * peer sent ICMP port-unreachable), ... */
-int tide_udp_send_to_future(tide_udp *u, const void *buf, size_t len,
-                            const struct sockaddr *dest, tide_future **out);
+int tide_udp_send_to_future(tide_udp *u, const void *buf, size_t len, const struct sockaddr *dest,
+                            tide_future **out);
 
 /* Inside a task: tide_udp_send_to_future, awaited. */
 int tide_udp_send_to(tide_udp *u, const void *buf, size_t len, const struct sockaddr *dest);

@@ -64,7 +64,8 @@ int tide_spawn(tide_loop *loop, tide_task_fn fn, void *arg, const tide_task_opti
 int tide_await(tide_future *f, void **value);
 
 /* Inside a task: lets every other ready callback and task run, then resumes. An await point:
- * returns 0, or TIDE_ECANCELED / TIDE_ETIMEDOUT as tide_await does, or TIDE_EINVAL outside a task. */
+ * returns 0, or TIDE_ECANCELED / TIDE_ETIMEDOUT as tide_await does, or TIDE_EINVAL outside a task.
+ */
 int tide_yield(tide_loop *loop);
 
 /* Inside a task: sleeps for `delay_ns` (>= 0). Returns 0, TIDE_ECANCELED, TIDE_ETIMEDOUT,

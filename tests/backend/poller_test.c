@@ -459,8 +459,8 @@ TIDE_TEST(epoll_poller, zero_timeout_does_not_block) {
 TIDE_TEST(epoll_poller, timeout_never_returns_before_the_requested_time) {
   /* epoll counts milliseconds; a timeout in nanoseconds must be rounded up, never down, or
    * timers fire early (and a sub-millisecond timeout rounded to 0 spins the loop). */
-  static const int64_t timeouts[] = {1, 1000, 999999, 1 * MS, 1 * MS + 1, 1500000, 2 * MS - 1,
-                                     3 * MS + 250000};
+  static const int64_t timeouts[] = {1,          1000,    999999,     1 * MS,
+                                     1 * MS + 1, 1500000, 2 * MS - 1, 3 * MS + 250000};
   tide__poller *p = open_poller(16);
   for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
     for (int rep = 0; rep < 3; rep++) {

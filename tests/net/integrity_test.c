@@ -113,7 +113,7 @@ typedef struct integrity {
   tide_stream *c;
   uint64_t total;
   uint64_t sent_sum, recv_sum;
-  uint64_t cancel_requests;                   /* both sides */
+  uint64_t cancel_requests;                             /* both sides */
   uint64_t write_cancels, read_cancels, partial_writes; /* outcomes */
 } integrity;
 
@@ -217,9 +217,8 @@ static int integrity_main(tide_loop *loop, void *arg, void **result) {
           "%llu MiB echoed in %.2f s (%.0f MiB/s); %llu cancels requested; cancelled %llu "
           "writes (%llu more partial) and %llu reads\n",
           (unsigned long long)(t.total >> 20), secs, (double)(t.total >> 20) / secs,
-          (unsigned long long)t.cancel_requests,
-          (unsigned long long)t.write_cancels, (unsigned long long)t.partial_writes,
-          (unsigned long long)t.read_cancels);
+          (unsigned long long)t.cancel_requests, (unsigned long long)t.write_cancels,
+          (unsigned long long)t.partial_writes, (unsigned long long)t.read_cancels);
   if (t.sent_sum != t.recv_sum)
     TIDE_TEST_FAIL("checksums differ: sent %016llx, received %016llx",
                    (unsigned long long)t.sent_sum, (unsigned long long)t.recv_sum);

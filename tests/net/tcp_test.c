@@ -249,8 +249,8 @@ static int reset_mid_write_main(tide_loop *loop, void *arg, void **result) {
   intptr_t got = net_await(w);
   if (got != TIDE_ECONNRESET && got != TIDE_EPIPE)
     TIDE_TEST_FAIL("a write pending at the peer's reset settled with %lld (%s), expected "
-                   "TIDE_ECONNRESET or TIDE_EPIPE", (long long)got,
-                   got < 0 ? tide_err_name((int)got) : "bytes");
+                   "TIDE_ECONNRESET or TIDE_EPIPE",
+                   (long long)got, got < 0 ? tide_err_name((int)got) : "bytes");
   CHECK_EQ(0, tide_stream_write_queue_size(c));
   /* And the next write fails at once, again without SIGPIPE. */
   intptr_t again = tide_stream_write(c, "x", 1);

@@ -234,7 +234,7 @@ TIDE_TEST(dns, loop_closed_with_a_lookup_in_flight) {
   CHECK_OK(tide_loop_new(&loop, NULL));
   tide_future *f;
   CHECK_OK(tide_resolve_future(loop, "localhost", NULL, NULL, &f));
-  tide_future_release(f); /* the op keeps its own reference */
+  tide_future_release(f);          /* the op keeps its own reference */
   CHECK_OK(tide_loop_close(loop)); /* frees the loop while the worker may still run */
   int64_t give_up = net_mono_ns() + 5 * SECOND_NS;
   while (net_count_fds() != before && net_mono_ns() < give_up)
