@@ -6,7 +6,8 @@
 #             switch).
 #   fiber     Win32 fibers (ConvertThreadToFiberEx/CreateFiberEx/SwitchToFiber), Windows only: for
 #             MSVC, which cannot assemble the GNU-syntax switch, and Windows targets without one.
-#             Each task runs on a stack its fiber owns (core/context/context_fiber.c).
+#             Each task runs on a stack its fiber owns; a loop pools finished fibers for new tasks
+#             (core/context/context_fiber.c).
 #   auto      asm where there is one for the target; otherwise fiber on Windows, ucontext elsewhere.
 # The choice reaches tide's sources, tests and benchmarks as TIDE_CONTEXT_ASM,
 # TIDE_CONTEXT_UCONTEXT or TIDE_CONTEXT_FIBER (core/context/context.h lays out tide__context by

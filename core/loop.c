@@ -7,7 +7,7 @@
  * executor bridge's completion stack, taken in the same place, relies on the same order.) While
  * the loop spins before its poll (spin_for_wake) the flag holds WAKE_SPINNING: a waker's exchange
  * then finds it nonzero and skips the backend wake, and the 1 it leaves is the wake. */
-#include <stdatomic.h>
+#include "core/sys/atomic.h"
 #include <stdlib.h>
 
 #include "core/executor/bridge.h"

@@ -2,7 +2,7 @@
 #ifndef TIDE_LOOP_INTERNAL_H
 #define TIDE_LOOP_INTERNAL_H
 
-#include <stdatomic.h>
+#include "core/sys/atomic.h"
 #include <stdint.h>
 
 #include "backends/backend.h"
@@ -56,7 +56,9 @@ struct tide_loop {
 
 /* Formats a message and sends it to the loop's log hook. */
 void tide__loop_log(tide_loop *loop, tide_log_level level, const char *format, ...)
-#if defined(__GNUC__)
+#if defined(__MINGW32__) /* C99 conversions: CMake selects mingw's stdio (__USE_MINGW_ANSI_STDIO) */
+    __attribute__((format(gnu_printf, 3, 4)))
+#elif defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;

@@ -1,6 +1,6 @@
 /* core/net_internal.h — the handles behind tide/net.h, shared by the portable half (core/net.c:
  * operations, backpressure, close) and each platform's half (backends/posix/net_posix.c:
- * creating sockets, options, addresses; backends/posix/dns_posix.c: name resolution). */
+ * creating sockets, options, addresses). Name resolution is portable: core/resolve.c. */
 #ifndef TIDE_NET_INTERNAL_H
 #define TIDE_NET_INTERNAL_H
 

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend_op.h" /* the chosen backend's struct tide__backend_op */
 #include "tide/future.h"
 
 /* An OS I/O object: a descriptor on POSIX, a HANDLE or SOCKET (cast) on Windows. */
@@ -72,6 +73,9 @@ struct tide__op {
   uint32_t addrlen; /* its length (in), or its capacity in and the address's length out */
   tide__op_finish_fn finish; /* NULL: settle with the backend's result as is */
   void *owner;               /* the handle the op belongs to, for `finish` */
+
+  /* The backend's own per-op state (an OVERLAPPED for IOCP), so that no backend allocates. */
+  struct tide__backend_op backend;
 };
 
 /* Creates a pending op and its future on `loop`. The caller owns one future reference in

@@ -73,6 +73,9 @@ void tide__task_stacks_destroy(tide_loop *loop) {
   free(loop->stack_cache);
   loop->stack_cache = NULL;
   loop->stack_cache_capacity = 0;
+  /* Every task has finished or been destroyed by now: the loop's context can let go of what it
+   * keeps for them (with fibers, the pooled fibers and the thread's conversion). */
+  tide__context_fini_current(&loop->scheduler);
 }
 
 /* ---- the live list ---------------------------------------------------------------------- */
@@ -383,6 +386,7 @@ size_t tide__tasks_destroy_remaining(tide_loop *loop) {
                    "task '%s' destroyed while pending: it did not finish after cancellation",
                    t->name);
     unlink_live(loop, t);
+    tide__context_destroy(&t->context); /* before its stack: with fibers, frees the fiber */
     tide__stack_free(&t->stack);
     count++;
   }

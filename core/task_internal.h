@@ -44,7 +44,8 @@ void tide__tasks_cancel_all(tide_loop *loop);
 /* Reports and frees tasks that did not finish during close (task.c). Returns how many. */
 size_t tide__tasks_destroy_remaining(tide_loop *loop);
 
-/* Frees the loop's cached stacks (task.c). */
+/* Frees the loop's cached stacks and what its context keeps for tasks (with fibers, the pooled
+ * fibers), after the last task has finished or been destroyed (task.c). */
 void tide__task_stacks_destroy(tide_loop *loop);
 
 /* Records the expiry of a scope and interrupts the task's wait (scope.c → task.c). */

@@ -7,7 +7,6 @@
  * "Connection: close". Enough for `curl -v http://127.0.0.1:8080/` or `wrk`; not a web server
  * (no bodies, no chunked encoding, headers up to 8 KiB). --port 0 picks a free port and the first
  * line printed says which. */
-#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,15 @@ static const char response_close[] = "HTTP/1.1 200 OK\r\n"
                                      "hello";
 static const char too_large[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
                                 "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+/* The end of the first request head ("\r\n\r\n") in p[0..n), or NULL (memmem is not in C or
+ * in Windows' C library). */
+static char *find_head_end(char *p, size_t n) {
+  for (size_t i = 0; i + 4 <= n; i++)
+    if (memcmp(p + i, "\r\n\r\n", 4) == 0)
+      return p + i;
+  return NULL;
+}
 
 /* Case-insensitive search for a header line "Connection: close" within the request head. */
 static int wants_close(const char *head, size_t len) {
@@ -62,7 +70,7 @@ static int serve_connection(tide_loop *loop, void *arg, void **result) {
     /* Answer every complete request in the buffer (pipelining), in order. */
     char *start = buf;
     char *end;
-    while (!closing && (end = memmem(start, have - (size_t)(start - buf), "\r\n\r\n", 4))) {
+    while (!closing && (end = find_head_end(start, have - (size_t)(start - buf)))) {
       size_t head = (size_t)(end - start) + 4;
       closing = wants_close(start, head);
       err = closing ? tide_stream_write(s, response_close, sizeof response_close - 1)

@@ -11,9 +11,11 @@ foreach(line IN LISTS lines)
   if(line MATCHES "^[0-9a-fA-F]+ [A-Z] (.+)$")
     set(sym "${CMAKE_MATCH_1}")
     math(EXPR count "${count} + 1")
-    # Sanitizer instrumentation adds its own bookkeeping symbols (__odr_asan.*); they are the
-    # toolchain's, not tide's.
-    if(NOT sym MATCHES "^tide_" AND NOT sym MATCHES "^__odr_asan")
+    # Sanitizer instrumentation adds its own bookkeeping symbols (__odr_asan.*), and mingw-w64's
+    # gcc an indirection pointer (.refptr.<symbol>, a COMDAT) for references to a symbol another
+    # object defines; they are the toolchain's, not tide's.
+    if(NOT sym MATCHES "^tide_" AND NOT sym MATCHES "^__odr_asan"
+       AND NOT sym MATCHES "^\\.refptr\\.tide_")
       list(APPEND bad "${sym}")
     endif()
   endif()

@@ -18,6 +18,8 @@
 
 #if defined(_WIN32)
 #define TIDE_TEST_HAVE_FORK 0
+#include <winsock2.h> /* before <windows.h>, as tide.h's socket headers need */
+#include <windows.h>
 #else
 #define TIDE_TEST_HAVE_FORK 1
 #include <errno.h>
@@ -26,6 +28,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
+
+/* The size of a memory page (what stacks and their guards are made of). */
+static inline size_t tide_test_page_size(void) {
+#if defined(_WIN32)
+  SYSTEM_INFO info;
+  GetSystemInfo(&info);
+  return (size_t)info.dwPageSize;
+#else
+  return (size_t)sysconf(_SC_PAGESIZE);
+#endif
+}
 
 /* The child's exit status when it faulted outside the expected range. */
 #define TIDE_TEST_FAULT_ELSEWHERE 85

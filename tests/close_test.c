@@ -1,7 +1,5 @@
-/* tests/close_test.c — tide_loop_close: cancels, drains, reports what was left. */
-#define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
-
+/* tests/close_test.c — tide_loop_close: cancels, drains, reports what was left. (Posts from other
+ * threads accepted before close: tests/conformance/loop_test.c.) */
 #include "harness.h"
 #include "log_capture.h"
 
@@ -74,31 +72,6 @@ TIDE_TEST(close, a_clean_loop_reports_nothing) {
   tide_future_release(f);
   CHECK_OK(tide_loop_close(loop));
   CHECK_EQ(0, capture.count);
-}
-
-static void count_call(void *arg) {
-  (*(int *)arg)++;
-}
-
-static void *post_one(void *arg) {
-  void **args = arg;
-  CHECK_OK(tide_call_soon_threadsafe(args[0], count_call, args[1]));
-  return NULL;
-}
-
-TIDE_TEST(close, posts_accepted_before_close_still_run) {
-  tide_loop *loop = NULL;
-  CHECK_OK(tide_loop_new(&loop, NULL));
-  int calls = 0;
-  int soon_calls = 0;
-  void *args[2] = {loop, &calls};
-  pthread_t thread;
-  CHECK_EQ(0, pthread_create(&thread, NULL, post_one, args));
-  pthread_join(thread, NULL);
-  CHECK_OK(tide_call_soon(loop, count_call, &soon_calls));
-  CHECK_OK(tide_loop_close(loop));
-  CHECK_EQ(1, calls);
-  CHECK_EQ(1, soon_calls);
 }
 
 struct forever {

@@ -215,9 +215,8 @@ static void deep_entry(void *arg) {
 TIDE_TEST(context, deep_recursion_uses_three_quarters_of_a_64k_stack) {
 #if defined(TIDE_CONTEXT_FIBER)
   /* The depth is measured against the tide__stack, which a fiber does not run on. */
-  printf("skipped: a Win32 fiber runs on the stack CreateFiberEx allocates for it (no API runs a "
-         "fiber on caller-provided memory), not on the tide__stack this test measures\n");
-  return;
+  TIDE_SKIP("a Win32 fiber runs on the stack CreateFiberEx allocates for it (no API runs a "
+            "fiber on caller-provided memory), not on the tide__stack this test measures");
 #endif
   tide__stack stack;
   CHECK_OK(tide__stack_alloc(&stack, STACK_SIZE));
@@ -453,7 +452,7 @@ TIDE_TEST(context, fp_control_modes_survive_a_switch_and_new_contexts_inherit_th
   }
   tide__stack_free(&stack);
 #else
-  printf("skipped: FP control modes are switched only on x86-64\n");
+  TIDE_SKIP("FP control modes are switched only on x86-64");
 #endif
 }
 
@@ -541,9 +540,9 @@ TIDE_TEST(context, stack_overflow_hits_the_guard_page_with_sigsegv) {
   /* The guard is the part of the mapping below base. */
   int sig = tide_test_run_in_child(overflow_in_child, &stack, stack.mapping, stack.base, &status);
   if (sig < 0) {
-    printf("skipped: no fork on this system\n");
     tide__stack_free(&stack);
-    return;
+    TIDE_SKIP("no fork() on this system: the overflow is checked in a child process, which "
+              "only fork can start on the same stack mapping");
   }
   if (sig == 0)
     TIDE_TEST_FAIL("the child exited with status %d (%d: it faulted outside the guard page) "

@@ -2,14 +2,13 @@
 #define _DEFAULT_SOURCE
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "child_signal.h"
 #include "core/sys/stack.h"
 #include "harness.h"
 
 static size_t test_page_size(void) {
-  return (size_t)sysconf(_SC_PAGESIZE);
+  return tide_test_page_size();
 }
 
 TIDE_TEST(stack, alloc_of_zero_bytes_is_einval_and_leaves_it_zeroed) {
@@ -95,9 +94,9 @@ TIDE_TEST(stack, guard_page_below_the_stack_faults_with_sigsegv) {
   int status;
   int sig = tide_test_run_in_child(touch_below_base, &s, s.mapping, s.base, &status);
   if (sig < 0) {
-    printf("skipped: no fork on this system\n");
     tide__stack_free(&s);
-    return;
+    TIDE_SKIP("no fork() on this system: the guard page's fault is checked in a child process, "
+              "which only fork can start on the same stack mapping");
   }
   CHECK_EQ(SIGSEGV, sig);
   CHECK_EQ(SIGSEGV, tide_test_run_in_child(touch_guard_bottom, &s, s.mapping, s.base, &status));
@@ -114,10 +113,9 @@ TIDE_TEST(stack, guard_regions_let_more_stacks_live_than_the_kernel_mapping_limi
   static tide__stack s[N];
   CHECK_OK(tide__stack_alloc(&s[0], 16 * 1024));
   if (!s[0].guard_region) {
-    printf("skipped: no guard regions here (MADV_GUARD_INSTALL, Linux 6.13+); the guards are "
-           "PROT_NONE pages, one kernel mapping each\n");
     tide__stack_free(&s[0]);
-    return;
+    TIDE_SKIP("no guard regions here (MADV_GUARD_INSTALL, Linux 6.13+); the guards are "
+              "PROT_NONE pages, one kernel mapping each, so the mapping limit stands");
   }
   int n = 1;
   for (; n < N; n++) {

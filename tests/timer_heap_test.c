@@ -16,6 +16,11 @@
 #include "core/timer_heap.h"
 #include "harness.h"
 
+/* On Windows, tide.h's socket headers bring in <windef.h>, which defines `near` and `far` as
+ * empty (16-bit pointer qualifiers): they would erase the heap's field names used below. */
+#undef near
+#undef far
+
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *state) {

@@ -8,14 +8,16 @@
  *    edge, and a short write on a stream means its buffer is full, so the attempt stops there
  *    instead of paying for an EAGAIN.
  *  - SIGPIPE on sockets: every socket write uses send/sendmsg/sendto with MSG_NOSIGNAL, which
- *    reports EPIPE instead of raising the signal.
+ *    reports EPIPE instead of raising the signal (on macOS, which lacks the flag, the socket
+ *    carries SO_NOSIGPIPE instead: descriptor.h).
  *  - SIGPIPE on pipes: write() has no such flag, and changing the process's disposition would
  *    meet every other library in the process. Instead the signal is blocked in the calling
  *    thread for the duration of the write (pthread_sigmask is per thread), and a SIGPIPE the
  *    write generated — thread-directed, so it is pending on this thread — is consumed with a
  *    zero-timeout sigtimedwait before the mask is restored. A SIGPIPE that was already pending
  *    before the write is left alone (it is somebody else's). Costs three syscalls per pipe
- *    write attempt; sockets pay nothing.
+ *    write attempt; sockets pay nothing. Where the descriptor can refuse the signal itself
+ *    (F_SETNOSIGPIPE: macOS, NetBSD) there is no guard at all (descriptor.h).
  *  - Non-blocking connect: EINPROGRESS, then a writable edge, then SO_ERROR tells the outcome.
  *    A stale writable event (epoll reports an unconnected socket as writable when it is first
  *    watched) is told apart by getpeername(), which fails with ENOTCONN until the handshake is
@@ -33,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/posix/descriptor.h"
 #include "core/sys/errno_map.h"
 #include "tide/error.h"
 
@@ -47,6 +50,8 @@ static int would_block(int err) {
 }
 
 /* ---- SIGPIPE guard for pipes ------------------------------------------------------------- */
+
+#if !TIDE__PIPES_NEVER_SIGNAL /* elsewhere the descriptor says so itself (descriptor.h) */
 
 typedef struct sigpipe_guard {
   int active; /* 1: this guard blocked SIGPIPE and must restore the mask */
@@ -78,6 +83,7 @@ static void sigpipe_restore(sigpipe_guard *g, int got_epipe) {
   }
   pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
 }
+#endif
 
 /* ---- reads --------------------------------------------------------------------------------- */
 
@@ -161,20 +167,23 @@ static ssize_t write_once(const tide__io_target *t, tide__op *op) {
     int count = iov_remaining(op, v);
     if (t->is_socket) {
       struct msghdr msg = {.msg_iov = v, .msg_iovlen = (size_t)count};
-      return sendmsg(t->fd, &msg, MSG_NOSIGNAL);
+      return sendmsg(t->fd, &msg, TIDE__SEND_FLAGS);
     }
     return writev(t->fd, v, count);
   }
   const char *p = (const char *)op->buf + op->done;
   size_t len = op->len - op->done;
   if (op->kind == TIDE__OP_SENDTO)
-    return sendto(t->fd, p, len, MSG_NOSIGNAL, op->addr, op->addr ? op->addrlen : 0);
+    return sendto(t->fd, p, len, TIDE__SEND_FLAGS, op->addr, op->addr ? op->addrlen : 0);
   if (t->is_socket)
-    return send(t->fd, p, len, MSG_NOSIGNAL);
+    return send(t->fd, p, len, TIDE__SEND_FLAGS);
   return write(t->fd, p, len);
 }
 
 static ssize_t write_guarded(const tide__io_target *t, tide__op *op) {
+#if TIDE__PIPES_NEVER_SIGNAL
+  return write_once(t, op);
+#else
   if (t->is_socket)
     return write_once(t, op);
   sigpipe_guard g;
@@ -184,6 +193,7 @@ static ssize_t write_guarded(const tide__io_target *t, tide__op *op) {
   sigpipe_restore(&g, n < 0 && err == EPIPE);
   errno = err;
   return n;
+#endif
 }
 
 static tide__io_outcome try_transfer(const tide__io_target *t, tide__op *op, intptr_t *result) {

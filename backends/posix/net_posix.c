@@ -1,17 +1,12 @@
-/* backends/posix/net_posix.c — the POSIX half of tide/net.h: creating sockets and pipes, socket
- * options and addresses. Everything that waits is an op (core/net.c); everything here returns at
- * once.
+/* backends/posix/net_posix.c — the POSIX half of tide/net.h: creating sockets (the hooks of
+ * backends/sockets/sockets.h, whose net_sockets.c holds the BSD-sockets code POSIX shares with
+ * Winsock), pipes and wrapped descriptors. Everything that waits is an op (core/net.c);
+ * everything here returns at once.
  *
  * Pitfalls handled here:
  *  - Descriptors are created close-on-exec and non-blocking in the same call (SOCK_CLOEXEC,
- *    pipe2), so a fork+exec in another thread never inherits a half-made socket.
- *  - A non-blocking connect() rarely fails at once, but may (ECONNREFUSED on some loopback
- *    paths, ENETUNREACH): both go through the same op and the same failure path.
- *  - Unix socket paths are limited to sizeof sun_path (108 bytes on Linux) and are not removed
- *    when the socket closes; abstract names ('@' here, a leading NUL in the kernel) are Linux's
- *    way around both.
- *  - IPV6_V6ONLY's default differs between systems (Linux: dual stack); the options make it
- *    explicit when it matters. */
+ *    pipe2) where the system can (not macOS: descriptor.h), so a fork+exec in another thread
+ *    never inherits a half-made socket. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +22,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* macOS names the keep-alive idle time TCP_KEEPALIVE. */
+#if !defined(TCP_KEEPIDLE) && defined(TCP_KEEPALIVE)
+#define TCP_KEEPIDLE TCP_KEEPALIVE
+#endif
+
+#include "backends/posix/descriptor.h"
+#include "backends/sockets/sockets.h"
 #include "core/loop_internal.h"
 #include "core/net_internal.h"
 #include "core/sys/errno_map.h"
@@ -42,218 +44,30 @@ static int last_error(void) {
   return tide__err_from_errno(errno);
 }
 
-/* ---- addresses ----------------------------------------------------------------------------- */
+/* ---- the hooks of backends/sockets/sockets.h ---------------------------------------------- */
 
-static socklen_t inet_len(const struct sockaddr *addr) {
-  if (addr == NULL)
-    return 0;
-  if (addr->sa_family == AF_INET)
-    return sizeof(struct sockaddr_in);
-  if (addr->sa_family == AF_INET6)
-    return sizeof(struct sockaddr_in6);
-  return 0;
-}
-
-int tide_addr_from_ip(const char *ip, uint16_t port, struct sockaddr_storage *out) {
-  if (ip == NULL || out == NULL)
-    return TIDE_EINVAL;
-  memset(out, 0, sizeof *out);
-  struct sockaddr_in *in4 = (struct sockaddr_in *)out;
-  if (inet_pton(AF_INET, ip, &in4->sin_addr) == 1) {
-    in4->sin_family = AF_INET;
-    in4->sin_port = htons(port);
-    return 0;
-  }
-  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
-  if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(port);
-    return 0;
-  }
-  return TIDE_EINVAL;
-}
-
-int tide_addr_format(const struct sockaddr *addr, char *buf, size_t size) {
-  if (addr == NULL || buf == NULL || size == 0)
-    return TIDE_EINVAL;
-  char ip[INET6_ADDRSTRLEN];
-  if (addr->sa_family == AF_INET) {
-    const struct sockaddr_in *in4 = (const struct sockaddr_in *)addr;
-    inet_ntop(AF_INET, &in4->sin_addr, ip, sizeof ip);
-    snprintf(buf, size, "%s:%u", ip, (unsigned)ntohs(in4->sin_port));
-    return 0;
-  }
-  if (addr->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-    snprintf(buf, size, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
-    return 0;
-  }
-  if (addr->sa_family == AF_UNIX) {
-    const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
-    snprintf(buf, size, "%s", un->sun_path[0] ? un->sun_path : "@abstract");
-    return 0;
-  }
-  return TIDE_EINVAL;
-}
-
-uint16_t tide_addr_port(const struct sockaddr *addr) {
-  if (addr == NULL)
-    return 0;
-  if (addr->sa_family == AF_INET)
-    return ntohs(((const struct sockaddr_in *)addr)->sin_port);
-  if (addr->sa_family == AF_INET6)
-    return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
-  return 0;
-}
-
-/* Fills a sockaddr_un from a path ('@' prefix: abstract). Returns its length, or 0 if too long. */
-static socklen_t unix_addr(const char *path, struct sockaddr_un *un) {
-  memset(un, 0, sizeof *un);
-  un->sun_family = AF_UNIX;
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof un->sun_path)
-    return 0;
-  memcpy(un->sun_path, path, n);
-  if (path[0] == '@') {
-    un->sun_path[0] = '\0';
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-  }
-  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-}
-
-static int get_name(tide__fd fd, int peer, struct sockaddr_storage *out) {
-  socklen_t len = sizeof *out;
-  memset(out, 0, sizeof *out);
-  int rc = peer ? getpeername((int)fd, (struct sockaddr *)out, &len)
-                : getsockname((int)fd, (struct sockaddr *)out, &len);
-  return rc == 0 ? 0 : last_error();
-}
-
-static int set_int_option(tide__fd fd, int level, int name, int value) {
-  return setsockopt((int)fd, level, name, &value, sizeof value) == 0 ? 0 : last_error();
-}
-
-/* ---- listeners ----------------------------------------------------------------------------- */
-
-void tide_listen_options_init(tide_listen_options *opts) {
-  if (opts == NULL)
-    return;
-  opts->backlog = 0;
-  opts->reuse_address = 1;
-  opts->reuse_port = 0;
-  opts->ipv6_only = -1;
-}
-
-/* The options shared by listeners and UDP sockets, set before bind. */
-static int set_bind_options(int fd, int family, int reuse_address, int reuse_port, int ipv6_only) {
-  int err = 0;
-  if (reuse_address)
-    err = set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-  if (err == 0 && reuse_port)
-    err = set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-  if (err == 0 && family == AF_INET6 && ipv6_only >= 0)
-    err = set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, ipv6_only != 0);
-  return err;
-}
-
-static int open_listener(tide_loop *loop, const struct sockaddr *addr, socklen_t len,
-                         const tide_listen_options *opts, tide__handle_kind child,
-                         tide_listener **out) {
-  tide_listen_options defaults;
-  if (opts == NULL) {
-    tide_listen_options_init(&defaults);
-    opts = &defaults;
-  }
-  if (loop->closing)
-    return TIDE_ECLOSED;
-  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int tide__net_socket(int family, int type, tide__fd *out) {
+  int fd = tide__socket_open(family, type);
   if (fd < 0)
     return last_error();
-  int err = 0;
-  tide_listener *l = NULL;
-  if (child == TIDE__HANDLE_TCP)
-    err = set_bind_options(fd, addr->sa_family, opts->reuse_address, opts->reuse_port,
-                           opts->ipv6_only);
-  if (err == 0 && bind(fd, addr, len) != 0)
-    err = last_error();
-  if (err == 0 && listen(fd, opts->backlog > 0 ? opts->backlog : SOMAXCONN) != 0)
-    err = last_error();
-  if (err == 0 && (l = malloc(sizeof *l)) == NULL)
-    err = TIDE_ENOMEM;
-  if (err == 0)
-    err = tide__handle_open(&l->h, loop, fd, TIDE__HANDLE_LISTENER);
-  if (err != 0) {
-    free(l);
-    close(fd);
-    return err;
-  }
-  l->h.child_kind = (uint8_t)child;
-  *out = l;
+  *out = fd;
   return 0;
 }
 
-int tide_tcp_listen(tide_loop *loop, const struct sockaddr *addr, const tide_listen_options *opts,
-                    tide_listener **out) {
-  if (loop == NULL || out == NULL || inet_len(addr) == 0)
-    return TIDE_EINVAL;
-  return open_listener(loop, addr, inet_len(addr), opts, TIDE__HANDLE_TCP, out);
+int tide__net_error(void) {
+  return last_error();
 }
 
-int tide_unix_listen(tide_loop *loop, const char *path, const tide_listen_options *opts,
-                     tide_listener **out) {
-  if (loop == NULL || path == NULL || out == NULL)
-    return TIDE_EINVAL;
-  struct sockaddr_un un;
-  socklen_t len = unix_addr(path, &un);
-  if (len == 0)
-    return TIDE_EINVAL;
-  return open_listener(loop, (const struct sockaddr *)&un, len, opts, TIDE__HANDLE_UNIX, out);
+int tide__net_set_keepalive_idle(tide__fd fd, int seconds) {
+  return setsockopt((int)fd, IPPROTO_TCP, TCP_KEEPIDLE, &seconds, sizeof seconds) == 0
+             ? 0
+             : last_error();
 }
 
-int tide_listener_address(const tide_listener *l, struct sockaddr_storage *out) {
-  if (l == NULL || out == NULL)
-    return TIDE_EINVAL;
-  return get_name(l->h.fd, 0, out);
-}
-
-/* ---- connecting ---------------------------------------------------------------------------- */
-
-static int connect_socket(tide_loop *loop, const struct sockaddr *addr, socklen_t len,
-                          tide__handle_kind kind, tide_future **out) {
-  if (loop->closing)
-    return TIDE_ECLOSED;
-  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return last_error();
-  tide_stream *s;
-  int err = tide__stream_new(loop, fd, kind, &s);
-  if (err != 0) {
-    close(fd);
-    return err;
-  }
-  err = tide__stream_connect(s, addr, (uint32_t)len, out);
-  if (err != 0)
-    (void)tide_stream_close(s);
-  return err;
-}
-
-int tide_tcp_connect_future(tide_loop *loop, const struct sockaddr *addr, tide_future **out) {
-  if (loop == NULL || out == NULL || inet_len(addr) == 0)
-    return TIDE_EINVAL;
-  return connect_socket(loop, addr, inet_len(addr), TIDE__HANDLE_TCP, out);
-}
-
-int tide_unix_connect_future(tide_loop *loop, const char *path, tide_future **out) {
-  if (loop == NULL || path == NULL || out == NULL)
-    return TIDE_EINVAL;
-  struct sockaddr_un un;
-  socklen_t len = unix_addr(path, &un);
-  if (len == 0)
-    return TIDE_EINVAL;
-  /* The address is read by connect() during this call (the socket's queue is empty and it is
-   * presumed writable), so a local is fine here. */
-  return connect_socket(loop, (const struct sockaddr *)&un, len, TIDE__HANDLE_UNIX, out);
+int tide__net_udp_prepare(tide__fd fd, int connected) {
+  (void)fd; /* POSIX reports ICMP errors on connected datagram sockets only, as tide wants */
+  (void)connected;
+  return 0;
 }
 
 /* ---- pipes and wrapped descriptors --------------------------------------------------------- */
@@ -264,7 +78,7 @@ int tide_pipe_open(tide_loop *loop, tide_stream **read_end, tide_stream **write_
   if (loop->closing)
     return TIDE_ECLOSED;
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+  if (tide__pipe_open(fds) != 0)
     return last_error();
   tide_stream *r = NULL;
   int err = tide__stream_new(loop, fds[0], TIDE__HANDLE_PIPE, &r);
@@ -291,197 +105,16 @@ int tide_stream_open_fd(tide_loop *loop, intptr_t fd, tide_stream **out) {
     return last_error();
   tide__handle_kind kind = TIDE__HANDLE_PIPE;
   if (S_ISSOCK(st.st_mode)) {
+#if defined(SO_DOMAIN)
     int domain = 0;
     socklen_t len = sizeof domain;
     if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0)
       kind = domain == AF_UNIX ? TIDE__HANDLE_UNIX : TIDE__HANDLE_TCP;
+#else /* macOS: the local address says the family, even on an unbound socket */
+    struct sockaddr_storage local;
+    if (tide__net_name(fd, 0, &local) == 0)
+      kind = local.ss_family == AF_UNIX ? TIDE__HANDLE_UNIX : TIDE__HANDLE_TCP;
+#endif
   }
   return tide__stream_new(loop, fd, kind, out);
-}
-
-/* ---- stream options ------------------------------------------------------------------------ */
-
-int tide_stream_set_nodelay(tide_stream *s, int on) {
-  if (s == NULL || s->h.closing)
-    return TIDE_EINVAL;
-  if (s->h.kind != TIDE__HANDLE_TCP)
-    return TIDE_ENOTSUP;
-  return set_int_option(s->h.fd, IPPROTO_TCP, TCP_NODELAY, on != 0);
-}
-
-int tide_stream_set_keepalive(tide_stream *s, int on, int idle_seconds) {
-  if (s == NULL || s->h.closing || idle_seconds < 0)
-    return TIDE_EINVAL;
-  if (s->h.kind != TIDE__HANDLE_TCP)
-    return TIDE_ENOTSUP;
-  int err = set_int_option(s->h.fd, SOL_SOCKET, SO_KEEPALIVE, on != 0);
-  if (err == 0 && on && idle_seconds > 0)
-    err = set_int_option(s->h.fd, IPPROTO_TCP, TCP_KEEPIDLE, idle_seconds);
-  return err;
-}
-
-static int stream_name(const tide_stream *s, int peer, struct sockaddr_storage *out) {
-  if (s == NULL || out == NULL || s->h.closing)
-    return TIDE_EINVAL;
-  if (s->h.kind == TIDE__HANDLE_PIPE)
-    return TIDE_ENOTSUP;
-  return get_name(s->h.fd, peer, out);
-}
-
-int tide_stream_local_address(const tide_stream *s, struct sockaddr_storage *out) {
-  return stream_name(s, 0, out);
-}
-
-int tide_stream_peer_address(const tide_stream *s, struct sockaddr_storage *out) {
-  return stream_name(s, 1, out);
-}
-
-/* ---- UDP ----------------------------------------------------------------------------------- */
-
-void tide_udp_options_init(tide_udp_options *opts) {
-  if (opts == NULL)
-    return;
-  opts->reuse_address = 0;
-  opts->reuse_port = 0;
-  opts->ipv6_only = -1;
-}
-
-int tide_udp_bind(tide_loop *loop, const struct sockaddr *addr, const tide_udp_options *opts,
-                  tide_udp **out) {
-  if (loop == NULL || out == NULL || inet_len(addr) == 0)
-    return TIDE_EINVAL;
-  if (loop->closing)
-    return TIDE_ECLOSED;
-  tide_udp_options defaults;
-  if (opts == NULL) {
-    tide_udp_options_init(&defaults);
-    opts = &defaults;
-  }
-  int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return last_error();
-  tide_udp *u = NULL;
-  int err =
-      set_bind_options(fd, addr->sa_family, opts->reuse_address, opts->reuse_port, opts->ipv6_only);
-  if (err == 0 && bind(fd, addr, inet_len(addr)) != 0)
-    err = last_error();
-  if (err == 0 && (u = malloc(sizeof *u)) == NULL)
-    err = TIDE_ENOMEM;
-  if (err == 0)
-    err = tide__handle_open(&u->h, loop, fd, TIDE__HANDLE_UDP);
-  if (err != 0) {
-    free(u);
-    close(fd);
-    return err;
-  }
-  *out = u;
-  return 0;
-}
-
-static int udp_ok(const tide_udp *u) {
-  return u != NULL && !u->h.closing && u->h.kind == TIDE__HANDLE_UDP;
-}
-
-int tide_udp_connect(tide_udp *u, const struct sockaddr *addr) {
-  if (!udp_ok(u) || inet_len(addr) == 0)
-    return TIDE_EINVAL;
-  /* A UDP connect only records the peer: it never blocks. */
-  return connect((int)u->h.fd, addr, inet_len(addr)) == 0 ? 0 : last_error();
-}
-
-int tide_udp_set_broadcast(tide_udp *u, int on) {
-  if (!udp_ok(u))
-    return TIDE_EINVAL;
-  return set_int_option(u->h.fd, SOL_SOCKET, SO_BROADCAST, on != 0);
-}
-
-static int udp_family(const tide_udp *u) {
-  struct sockaddr_storage ss;
-  return get_name(u->h.fd, 0, &ss) == 0 ? ss.ss_family : AF_UNSPEC;
-}
-
-/* Parses an IPv6 interface given as an index ("2") or NULL (0). Returns 0 or TIDE_EINVAL. */
-static int parse_ifindex(const char *s, unsigned *index) {
-  *index = 0;
-  if (s == NULL)
-    return 0;
-  char *end;
-  unsigned long v = strtoul(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v > UINT32_MAX)
-    return TIDE_EINVAL;
-  *index = (unsigned)v;
-  return 0;
-}
-
-static int membership(tide_udp *u, const char *group, const char *interface_ip, int join) {
-  if (!udp_ok(u) || group == NULL)
-    return TIDE_EINVAL;
-  if (udp_family(u) == AF_INET) {
-    struct ip_mreq m;
-    memset(&m, 0, sizeof m);
-    if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1 ||
-        !IN_MULTICAST(ntohl(m.imr_multiaddr.s_addr)))
-      return TIDE_EINVAL;
-    m.imr_interface.s_addr = htonl(INADDR_ANY);
-    if (interface_ip != NULL && inet_pton(AF_INET, interface_ip, &m.imr_interface) != 1)
-      return TIDE_EINVAL;
-    int name = join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP;
-    return setsockopt((int)u->h.fd, IPPROTO_IP, name, &m, sizeof m) == 0 ? 0 : last_error();
-  }
-  struct ipv6_mreq m;
-  memset(&m, 0, sizeof m);
-  if (inet_pton(AF_INET6, group, &m.ipv6mr_multiaddr) != 1 ||
-      !IN6_IS_ADDR_MULTICAST(&m.ipv6mr_multiaddr) ||
-      parse_ifindex(interface_ip, &m.ipv6mr_interface) != 0)
-    return TIDE_EINVAL;
-  int name = join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP;
-  return setsockopt((int)u->h.fd, IPPROTO_IPV6, name, &m, sizeof m) == 0 ? 0 : last_error();
-}
-
-int tide_udp_join_multicast(tide_udp *u, const char *group, const char *interface_ip) {
-  return membership(u, group, interface_ip, 1);
-}
-
-int tide_udp_leave_multicast(tide_udp *u, const char *group, const char *interface_ip) {
-  return membership(u, group, interface_ip, 0);
-}
-
-int tide_udp_set_multicast_interface(tide_udp *u, const char *interface_ip) {
-  if (!udp_ok(u) || interface_ip == NULL)
-    return TIDE_EINVAL;
-  if (udp_family(u) == AF_INET) {
-    struct in_addr a;
-    if (inet_pton(AF_INET, interface_ip, &a) != 1)
-      return TIDE_EINVAL;
-    return setsockopt((int)u->h.fd, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof a) == 0 ? 0
-                                                                                    : last_error();
-  }
-  unsigned index;
-  if (parse_ifindex(interface_ip, &index) != 0)
-    return TIDE_EINVAL;
-  return setsockopt((int)u->h.fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) == 0
-             ? 0
-             : last_error();
-}
-
-int tide_udp_set_multicast_loop(tide_udp *u, int on) {
-  if (!udp_ok(u))
-    return TIDE_EINVAL;
-  if (udp_family(u) == AF_INET)
-    return set_int_option(u->h.fd, IPPROTO_IP, IP_MULTICAST_LOOP, on != 0);
-  return set_int_option(u->h.fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, on != 0);
-}
-
-int tide_udp_set_multicast_ttl(tide_udp *u, int ttl) {
-  if (!udp_ok(u) || ttl < 0 || ttl > 255)
-    return TIDE_EINVAL;
-  if (udp_family(u) == AF_INET)
-    return set_int_option(u->h.fd, IPPROTO_IP, IP_MULTICAST_TTL, ttl);
-  return set_int_option(u->h.fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl);
-}
-
-int tide_udp_address(const tide_udp *u, struct sockaddr_storage *out) {
-  if (u == NULL || out == NULL)
-    return TIDE_EINVAL;
-  return get_name(u->h.fd, 0, out);
 }

@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/posix/descriptor.h"
 #include "backends/posix/io.h"
 #include "backends/posix/poller.h"
 #include "core/sys/errno_map.h"
@@ -149,6 +150,9 @@ int tide__backend_attach(tide__backend *b, tide__fd fd) {
     return TIDE_EALREADY;
   struct stat st;
   if (fstat((int)fd, &st) != 0)
+    return tide__err_from_errno(errno);
+  /* Where sends cannot say MSG_NOSIGNAL (macOS), the descriptor itself must (descriptor.h). */
+  if (tide__fd_no_sigpipe((int)fd, S_ISSOCK(st.st_mode)) != 0)
     return tide__err_from_errno(errno);
   int flags = fcntl((int)fd, F_GETFL);
   if (flags < 0 || (!(flags & O_NONBLOCK) && fcntl((int)fd, F_SETFL, flags | O_NONBLOCK) != 0))
@@ -259,7 +263,7 @@ static int shed_backlog(tide__backend *b, int listener) {
   b->reserve_fd = -1;
   int drained = 0;
   for (;;) {
-    int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    int c = tide__socket_accept(listener, NULL, NULL, 0);
     if (c >= 0) {
       close(c);
       continue;
@@ -277,7 +281,7 @@ static tide__io_outcome try_accept(tide__backend *b, int fd, tide__op *op, intpt
   open_reserve(b);
   for (;;) {
     socklen_t alen = op->addrlen;
-    int c = accept4(fd, op->addr, op->addr ? &alen : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int c = tide__socket_accept(fd, op->addr, op->addr ? &alen : NULL, 1);
     if (c >= 0) {
       if (op->addr)
         op->addrlen = (uint32_t)alen;

@@ -1,7 +1,6 @@
-# Cross-compiles tide for 64-bit Windows with Debian's mingw-w64 (package gcc-mingw-w64-x86-64).
-# Only the pieces that exist for Windows build yet (the context switch and task stacks, see
-# cmake/TideContext.cmake); the IOCP backend comes later. Tests can run under wine
-# (CMAKE_CROSSCOMPILING_EMULATOR) once there is a backend to link them against.
+# Cross-compiles tide for 64-bit Windows with Debian's mingw-w64 (package gcc-mingw-w64-x86-64),
+# with the IOCP backend (TIDE_BACKEND auto resolves to iocp for Windows). Tests run under wine
+# (CMAKE_CROSSCOMPILING_EMULATOR).
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
 
@@ -14,6 +13,10 @@ if(TIDE_CROSS_CXX)
 endif()
 set(CMAKE_ASM_COMPILER ${TIDE_CROSS_TRIPLE}-gcc)
 set(CMAKE_RC_COMPILER ${TIDE_CROSS_TRIPLE}-windres)
+
+# Executables link mingw's runtime (libgcc, libwinpthread for the examples' pthreads) statically,
+# so that they run under wine or on Windows without those DLLs beside them.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
 
 set(CMAKE_FIND_ROOT_PATH /usr/${TIDE_CROSS_TRIPLE})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)

@@ -18,7 +18,10 @@
  *   fiber     Win32 fibers (context_fiber.c), Windows only: the build option for compilers that
  *             cannot assemble the GNU-syntax switch (MSVC) or targets without one. Each context
  *             runs on a stack the OS allocates for its fiber; the tide__stack given to
- *             tide__context_make is not used (see context_fiber.c).
+ *             tide__context_make is not used (see context_fiber.c). A context made and started
+ *             from a root (a tide__context_init_current context) takes its fiber from the root's
+ *             pool of finished fibers, and a finished context gives its fiber back to the pool, so
+ *             steady state creates no fibers.
  *
  * Sanitizers and tools are told about every switch (context_sanitizer.h): ASan's fiber API, TSan's
  * fiber API; valgrind learns the stacks when they are allocated (core/sys/stack_posix.c). The fiber
@@ -31,6 +34,10 @@
  *     it aborts the process, because there is nowhere to return to.
  *   - A context that has finished (switched away with tide__context_switch_final) is never switched
  *     to again; make it anew to reuse it and its stack.
+ *   - A context that started and will never finish (its task was destroyed while pending) must be
+ *     given to tide__context_destroy, and a root to tide__context_fini_current once every context
+ *     started from it has finished or been destroyed: with fibers, that is where the OS objects
+ *     behind them are freed. Both do nothing in the other implementations.
  */
 #ifndef TIDE_CONTEXT_CONTEXT_H
 #define TIDE_CONTEXT_CONTEXT_H
@@ -59,19 +66,49 @@ extern "C" {
 
 typedef struct tide__context tide__context;
 
+#if defined(TIDE_CONTEXT_FIBER)
+struct tide__fiber_run;
+/* A root's fiber pool keeps at most this many finished fibers (as many as the task layer keeps
+ * stacks), of at most TIDE__FIBER_POOL_SIZES distinct stack sizes at once (see context_fiber.c). */
+#define TIDE__FIBER_POOL_LIMIT 1024
+#define TIDE__FIBER_POOL_SIZES 4
+#endif
+
 struct tide__context {
 #if defined(TIDE_CONTEXT_UCONTEXT)
   ucontext_t uc;
   tide__context *prev; /* set by whoever switches here: the context it left, for the sanitizers */
 #elif defined(TIDE_CONTEXT_FIBER)
-  /* The Win32 fiber: the running thread's (tide__context_init_current), or one created at the
-   * first switch into a made context and deleted by whichever context its final switch resumes.
-   * NULL for a made context that has not run yet or has been deleted. */
+  /* The Win32 fiber. For a root (tide__context_init_current) the thread's running fiber, looked up
+   * again at every switch away from it. For a made context the fiber it runs on, taken from its
+   * root's pool or created at the first switch into it; NULL before that, and again once it has
+   * finished (its fiber went back to the pool or was deleted) or was destroyed. */
   void *fiber;
-  tide__context *prev; /* set by whoever switches here: the context it left, deleted if finished */
-  /* The creator's FP control modes (MXCSR, x87 control word), which a new context starts with. */
-  unsigned fp_mxcsr;
-  unsigned short fp_x87_cw;
+  tide__context *prev; /* set by whoever switches here: the context it left */
+  /* The root whose pool this context's fiber comes from: the root itself for a root; for a made
+   * context, set at its first run to the root of the context that started it. */
+  tide__context *root;
+  /* A made context uses `made`, a root `root`. */
+  union {
+    struct {
+      struct tide__fiber_run *run; /* the fiber's record of the body it runs (context_fiber.c) */
+      /* The creator's FP control modes (MXCSR, x87 control word), which the context starts with. */
+      unsigned fp_mxcsr;
+      unsigned short fp_x87_cw;
+    } made;
+    struct {
+      /* Finished fibers kept for reuse, a LIFO list per stack size (a fiber's stack cannot be
+       * resized); TIDE__FIBER_POOL_SIZES sizes at a time, `pooled` fibers in all. */
+      struct {
+        size_t stack_size;
+        struct tide__fiber_run *head;
+      } sizes[TIDE__FIBER_POOL_SIZES];
+      size_t pooled;
+      size_t created; /* fibers CreateFiberEx made for contexts of this root, ever */
+      size_t deleted; /* and DeleteFiber freed */
+      int converted;  /* 1: this root converted the thread to a fiber, and converts it back */
+    } root;
+  } u;
 #else
   /* The saved stack pointer while suspended; the switch code reads and writes only this. */
   void *sp;
@@ -108,8 +145,44 @@ void tide__context_init_current(tide__context *ctx);
 void tide__context_switch(tide__context *from, tide__context *to);
 
 /* When the current context finishes for good (entry's last switch), call this variant so
- * sanitizers can release the fiber's fake stack. It does not return. */
+ * sanitizers can release the fiber's fake stack, and with fibers so the fiber can go back to the
+ * pool. It does not return. */
 void tide__context_switch_final(tide__context *from, tide__context *to);
+
+#if defined(TIDE_CONTEXT_FIBER)
+/* Frees what a made context holds that will never finish: the fiber of one that started and is
+ * suspended (deleted, not pooled: its stack still holds the body's frames, which are abandoned
+ * without unwinding, as the other implementations abandon them with the tide__stack). Nothing to
+ * do for a context that never ran or has finished. ctx must not be running; it may be made anew
+ * afterwards. */
+void tide__context_destroy(tide__context *ctx);
+
+/* Undoes tide__context_init_current once every context started from root has finished or been
+ * destroyed: deletes the pooled fibers, and converts the thread back from a fiber
+ * (ConvertFiberToThread) if this root converted it and the thread still runs that fiber. The
+ * counters stay readable (tide__context_fiber_stats); root may be initialised anew. */
+void tide__context_fini_current(tide__context *root);
+
+typedef struct tide__context_fiber_stats {
+  size_t created; /* fibers created for contexts of this root, ever */
+  size_t deleted; /* fibers deleted: pool full, destroyed while suspended, or at fini */
+  size_t pooled;  /* finished fibers waiting in the pool now */
+} tide__context_fiber_stats;
+
+/* The fiber counters of a root (tide__context_init_current), for tests and diagnostics. Fibers
+ * alive now = created - deleted; of those, `pooled` are idle. */
+tide__context_fiber_stats tide__context_fiber_stats_of(const tide__context *root);
+#else
+/* Nothing to free: the caller frees the tide__stack, and the registers saved on it go with it. */
+static inline void tide__context_destroy(tide__context *ctx) {
+  (void)ctx;
+}
+
+/* Nothing to undo: a root holds no resources outside the implementation using fibers. */
+static inline void tide__context_fini_current(tide__context *root) {
+  (void)root;
+}
+#endif
 
 #ifdef __cplusplus
 }

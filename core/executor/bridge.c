@@ -44,6 +44,7 @@
 #include "core/executor/executor_internal.h"
 #include "core/loop_internal.h"
 #include "core/pool.h"
+#include "core/sys/aligned.h"
 #include "tide/error.h"
 
 typedef struct record record;
@@ -59,8 +60,8 @@ struct record {
 
 struct tide__bridge {
   /* Shared with the workers, on a line of its own: every completion touches both. */
-  alignas(64) _Atomic(record *) done; /* completed records, newest first */
-  atomic_uint unposted;               /* jobs whose completion has not been pushed yet */
+  alignas(64) TIDE__ATOMIC(record *) done; /* completed records, newest first */
+  atomic_uint unposted;                    /* jobs whose completion has not been pushed yet */
 
   /* The loop thread's. */
   alignas(64) tide_loop *loop;
@@ -92,7 +93,7 @@ static const int64_t CLOSE_POLL_MAX_NS = 2 * 1000 * 1000;
 static struct tide__bridge *bridge_of(tide_loop *loop) {
   if (loop->executor_bridge == NULL) {
     size_t size = (sizeof(struct tide__bridge) + 63) / 64 * 64;
-    struct tide__bridge *b = aligned_alloc(64, size);
+    struct tide__bridge *b = tide__aligned_alloc(64, size);
     if (b == NULL)
       return NULL;
     memset(b, 0, size);
@@ -107,7 +108,7 @@ static struct tide__bridge *bridge_of(tide_loop *loop) {
 
 static void bridge_free(tide_loop *loop, struct tide__bridge *b) {
   tide__pool_destroy(&b->records);
-  free(b);
+  tide__aligned_free(b);
   loop->executor_bridge = NULL;
 }
 

@@ -37,11 +37,11 @@
 struct tide__deque_buffer {
   int64_t capacity; /* a power of two */
   tide__deque_buffer *retired_next;
-  _Atomic(void *) slots[];
+  TIDE__ATOMIC(void *) slots[];
 };
 
 static tide__deque_buffer *buffer_new(int64_t capacity) {
-  tide__deque_buffer *b = malloc(sizeof *b + (size_t)capacity * sizeof(_Atomic(void *)));
+  tide__deque_buffer *b = malloc(sizeof *b + (size_t)capacity * sizeof(TIDE__ATOMIC(void *)));
   if (b == NULL)
     return NULL;
   b->capacity = capacity;

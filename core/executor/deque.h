@@ -14,17 +14,18 @@
 #define TIDE_EXECUTOR_DEQUE_H
 
 #include <stdalign.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/sys/atomic.h"
 
 typedef struct tide__deque_buffer tide__deque_buffer;
 
 typedef struct tide__deque {
   /* top is written by thieves, bottom by the owner: separate cache lines. */
-  alignas(64) _Atomic int64_t top;
-  alignas(64) _Atomic int64_t bottom;
-  _Atomic(tide__deque_buffer *) buffer;
+  alignas(64) TIDE__ATOMIC(int64_t) top;
+  alignas(64) TIDE__ATOMIC(int64_t) bottom;
+  TIDE__ATOMIC(tide__deque_buffer *) buffer;
   atomic_uint thieves;         /* thieves between loading `buffer` and reading their slot */
   tide__deque_buffer *retired; /* owner only: replaced buffers not yet freed */
 } tide__deque;

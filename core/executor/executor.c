@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/executor/executor_internal.h"
+#include "core/sys/aligned.h"
 #include "tide/error.h"
 
 enum {
@@ -35,7 +36,7 @@ void tide_executor_options_init(tide_executor_options *opts) {
 
 static void *zalloc_aligned(size_t size) {
   size = (size + 63) / 64 * 64;
-  void *p = aligned_alloc(64, size);
+  void *p = tide__aligned_alloc(64, size);
   if (p != NULL)
     memset(p, 0, size);
   return p;
@@ -48,8 +49,8 @@ static void destroy(tide_executor *ex, unsigned deques) {
   tide__mutex_destroy(&ex->lock);
   free(ex->slots);
   free(ex->sleepers);
-  free(ex->workers);
-  free(ex);
+  tide__aligned_free(ex->workers);
+  tide__aligned_free(ex);
 }
 
 static int apply_options(tide_executor *ex, const tide_executor_options *opts) {
@@ -107,11 +108,11 @@ int tide_executor_new(tide_executor **out, const tide_executor_options *opts) {
     return TIDE_ENOMEM;
   int err = apply_options(ex, opts);
   if (err != 0) {
-    free(ex);
+    tide__aligned_free(ex);
     return err;
   }
   if (tide__mutex_init(&ex->lock) != 0) {
-    free(ex);
+    tide__aligned_free(ex);
     return TIDE_ENOMEM;
   }
   unsigned deques = 0;

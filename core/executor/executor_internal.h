@@ -13,11 +13,11 @@
 #define TIDE_EXECUTOR_INTERNAL_H
 
 #include <stdalign.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/executor/deque.h"
+#include "core/sys/atomic.h"
 #include "core/sys/mutex.h"
 #include "core/sys/park.h"
 #include "core/sys/thread.h"
@@ -83,10 +83,10 @@ typedef struct tide__worker {
   unsigned free_count;
   atomic_uint park_word; /* 0 while parked, set to 1 by the waker */
   /* Statistics: written by the owner only (relaxed load + store, no RMW), read by anyone. */
-  _Atomic uint64_t taken; /* jobs this worker took off the incoming stack */
-  _Atomic uint64_t jobs_run;
-  _Atomic uint64_t steals;
-  _Atomic uint64_t parks;
+  TIDE__ATOMIC(uint64_t) taken; /* jobs this worker took off the incoming stack */
+  TIDE__ATOMIC(uint64_t) jobs_run;
+  TIDE__ATOMIC(uint64_t) steals;
+  TIDE__ATOMIC(uint64_t) parks;
   tide__thread thread;
 } tide__worker;
 
@@ -116,8 +116,8 @@ struct tide_executor {
 
   /* The incoming stack (newest first, linked through job->next; TIDE__INCOMING_CLOSED in the
    * head once shut down) and the count of its pushes, written by outside submitters. */
-  alignas(64) _Atomic(uintptr_t) incoming;
-  _Atomic uint64_t injected;
+  alignas(64) TIDE__ATOMIC(uintptr_t) incoming;
+  TIDE__ATOMIC(uint64_t) injected;
 
   alignas(64) tide__mutex lock;
   tide__job_list inject;
@@ -140,8 +140,8 @@ struct tide_executor {
   tide__park_table *park;
 
   /* Statistics kept outside the workers. */
-  _Atomic uint64_t cancelled;
-  _Atomic uint64_t blocking_run;
+  TIDE__ATOMIC(uint64_t) cancelled;
+  TIDE__ATOMIC(uint64_t) blocking_run;
 };
 
 /* --- job.c --- */

@@ -24,7 +24,7 @@ enum {
   SPIN_YIELD_EVERY = 16
 };
 
-static _Thread_local struct {
+static TIDE__THREAD_LOCAL struct {
   const tide_executor *ex;
   tide__worker *worker;
 } current;
@@ -56,7 +56,7 @@ static uint64_t next_random(tide__worker *w) {
   return x;
 }
 
-static void count(_Atomic uint64_t *counter) {
+static void count(TIDE__ATOMIC(uint64_t) *counter) {
   /* Owner-only counters: a load and a store, no RMW; readers see a recent value. */
   atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
                         memory_order_relaxed);

@@ -15,8 +15,9 @@
 #ifndef TIDE_SYS_PARK_H
 #define TIDE_SYS_PARK_H
 
-#include <stdatomic.h>
 #include <stdint.h>
+
+#include "core/sys/atomic.h"
 
 typedef struct tide__park_table tide__park_table;
 

@@ -7,8 +7,13 @@
  * then never fall between the check and the sleep; several words share a bucket, so a wake is a
  * broadcast and waiters re-check; pthread_cond_timedwait takes an absolute time on the
  * condition's clock, which is set to CLOCK_MONOTONIC so that wall-clock jumps do not stretch or
- * cut a timeout. */
+ * cut a timeout. macOS has no pthread_condattr_setclock (its conditions measure absolute times on
+ * the wall clock); there the wait takes a relative time instead
+ * (pthread_cond_timedwait_relative_np), which no clock jump affects either. */
 #define _POSIX_C_SOURCE 200809L
+#if defined(__APPLE__)
+#define _DARWIN_C_SOURCE /* pthread_cond_timedwait_relative_np, hidden by _POSIX_C_SOURCE */
+#endif
 #include "core/sys/park.h"
 
 #include <pthread.h>
@@ -35,7 +40,9 @@ int tide__park_table_new(tide__park_table **out) {
     return TIDE_ENOMEM;
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
+#if !defined(__APPLE__)
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+#endif
   for (int i = 0; i < BUCKETS; i++) {
     pthread_mutex_init(&t->buckets[i].lock, NULL);
     pthread_cond_init(&t->buckets[i].cond, &attr);
@@ -62,21 +69,35 @@ static bucket *bucket_of(tide__park_table *t, atomic_uint *word) {
   return &t->buckets[(a >> 7) % BUCKETS];
 }
 
+/* Waits on b's condition until `deadline` (absolute, or relative on macOS: see the top). */
+static int timed_wait(bucket *b, const struct timespec *deadline) {
+#if defined(__APPLE__)
+  return pthread_cond_timedwait_relative_np(&b->cond, &b->lock, deadline);
+#else
+  return pthread_cond_timedwait(&b->cond, &b->lock, deadline);
+#endif
+}
+
 int tide__park_wait(tide__park_table *t, atomic_uint *word, unsigned expected, int64_t timeout_ns) {
   bucket *b = bucket_of(t, word);
   struct timespec deadline;
+#if defined(__APPLE__)
+  deadline.tv_sec = (time_t)(timeout_ns / 1000000000); /* relative, see the top of the file */
+  deadline.tv_nsec = (long)(timeout_ns % 1000000000);
+#else
   if (timeout_ns >= 0) {
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     int64_t ns = deadline.tv_nsec + timeout_ns % 1000000000;
     deadline.tv_sec += (time_t)(timeout_ns / 1000000000 + ns / 1000000000);
     deadline.tv_nsec = (long)(ns % 1000000000);
   }
+#endif
   int rc = 0;
   pthread_mutex_lock(&b->lock);
   if (atomic_load_explicit(word, memory_order_acquire) == expected) {
     if (timeout_ns < 0)
       pthread_cond_wait(&b->cond, &b->lock);
-    else if (pthread_cond_timedwait(&b->cond, &b->lock, &deadline) != 0)
+    else if (timed_wait(b, &deadline) != 0)
       rc = TIDE_ETIMEDOUT;
   }
   pthread_mutex_unlock(&b->lock);

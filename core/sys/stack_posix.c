@@ -4,7 +4,9 @@
  *   - MAP_ANONYMOUS is spelled MAP_ANON on older BSDs and macOS; MAP_NORESERVE (do not charge
  *     the whole stack against overcommit accounting up front) and MAP_STACK (OpenBSD refuses to
  *     switch to a stack mapped without it; Linux uses it as a hint for transparent huge pages)
- *     exist only on some systems, so each is used where it is defined.
+ *     exist only on some systems, so each is used where it is defined. Except MAP_STACK on
+ *     FreeBSD and DragonFly, where it means something else: a region that grows down on demand
+ *     behind a guard of the kernel's own, which the guard page below would fight with.
  *   - A guard made with mprotect(PROT_NONE) splits the mapping in two, and Linux caps a process
  *     at vm.max_map_count mappings (65530 by default): about 32,700 stacks, far short of the
  *     100,000 sleeping tasks tide aims at. Linux 6.13 added guard regions
@@ -58,7 +60,7 @@ static int map_flags(void) {
 #if defined(MAP_NORESERVE)
   flags |= MAP_NORESERVE;
 #endif
-#if defined(MAP_STACK)
+#if defined(MAP_STACK) && !defined(__FreeBSD__) && !defined(__DragonFly__)
   flags |= MAP_STACK;
 #endif
   return flags;

@@ -107,9 +107,12 @@ uint16_t tide_addr_port(const struct sockaddr *addr);
 
 typedef struct tide_listen_options {
   int backlog;       /* the kernel's queue of unaccepted connections; 0: SOMAXCONN */
-  int reuse_address; /* SO_REUSEADDR (default 1): rebind while old connections sit in TIME_WAIT */
+  int reuse_address; /* SO_REUSEADDR (default 1): rebind while old connections sit in TIME_WAIT
+                        (ignored on Windows, which allows that anyway and whose SO_REUSEADDR
+                        would let a listener take a port another one listens on) */
   int reuse_port;    /* SO_REUSEPORT (default 0): several sockets (one per loop/thread) share the
-                        port and the kernel spreads connections across them */
+                        port and the kernel spreads connections across them (TIDE_ENOTSUP on
+                        Windows, which has no such option) */
   int ipv6_only;     /* IPV6_V6ONLY for an IPv6 address: 1 only IPv6, 0 dual stack, -1 (default)
                         the system's setting */
 } tide_listen_options;
@@ -127,7 +130,9 @@ int tide_tcp_listen(tide_loop *loop, const struct sockaddr *addr, const tide_lis
 
 /* Creates a Unix domain stream listener at filesystem path `path` (which must not exist; the
  * caller unlinks it after closing). Linux abstract names start with '@' (replaced by a NUL).
- * Errors as tide_tcp_listen, plus TIDE_EINVAL for a path longer than sun_path. Loop thread. */
+ * Errors as tide_tcp_listen, plus TIDE_EINVAL for a path longer than sun_path and TIDE_ENOTSUP
+ * for an abstract name on a system other than Linux, or on a system without Unix domain sockets
+ * (Windows before 10 version 1803; wine). Loop thread. */
 int tide_unix_listen(tide_loop *loop, const char *path, const tide_listen_options *opts,
                      tide_listener **out);
 
@@ -173,7 +178,8 @@ int tide_tcp_connect_name(tide_loop *loop, const char *host, const char *service
                           tide_stream **out);
 
 /* Connects to the Unix domain stream socket at `path` ('@' prefix: Linux abstract name). Fails
- * with TIDE_ENOENT (no such socket), TIDE_ECONNREFUSED (nobody listens), and as above. */
+ * with TIDE_ENOENT (no such socket), TIDE_ECONNREFUSED (nobody listens), TIDE_ENOTSUP (an
+ * abstract name off Linux), and as above. */
 int tide_unix_connect_future(tide_loop *loop, const char *path, tide_future **out);
 
 /* Inside a task: tide_unix_connect_future, awaited. */
@@ -182,7 +188,8 @@ int tide_unix_connect(tide_loop *loop, const char *path, tide_stream **out);
 /* ---- pipes ------------------------------------------------------------------------------- */
 
 /* Creates a pipe: bytes written to *write_end come out of *read_end. Both are streams the caller
- * closes. Writing after the read end closed fails with TIDE_EPIPE without raising SIGPIPE.
+ * closes. Writing after the read end closed fails with TIDE_EPIPE without raising SIGPIPE. (On
+ * Windows the pair is the two ends of a local overlapped named pipe with a unique name.)
  * Returns 0, TIDE_EINVAL, TIDE_EMFILE, TIDE_ENFILE, TIDE_ECLOSED, TIDE_ENOMEM. */
 int tide_pipe_open(tide_loop *loop, tide_stream **read_end, tide_stream **write_end);
 
@@ -193,7 +200,12 @@ int tide_pipe_open(tide_loop *loop, tide_stream **read_end, tide_stream **write_
  * first, or restore the flag yourself, if that matters. Regular files cannot be wrapped
  * (TIDE_ENOTSUP: they are always "ready" and are read on the executor instead). Returns 0,
  * TIDE_EINVAL (NULL, negative fd), TIDE_EBADF, TIDE_EALREADY (already wrapped), TIDE_ENOTSUP,
- * TIDE_ECLOSED, TIDE_ENOMEM; on failure the descriptor is still the caller's. */
+ * TIDE_ECLOSED, TIDE_ENOMEM; on failure the descriptor is still the caller's.
+ * On Windows `fd` is a SOCKET or a pipe HANDLE (cast to intptr_t), which must have been opened
+ * for overlapped I/O (WSASocket with WSA_FLAG_OVERLAPPED, which socket() also sets;
+ * FILE_FLAG_OVERLAPPED for CreateFile/CreateNamedPipe): a synchronous handle would block the
+ * loop and gives TIDE_ENOTSUP, as do disk files and consoles. Its mode is not changed, but it is
+ * associated with the loop's completion port for good: do not use it with another port. */
 int tide_stream_open_fd(tide_loop *loop, intptr_t fd, tide_stream **out);
 
 /* ---- streams ------------------------------------------------------------------------------- */
@@ -340,11 +352,15 @@ int tide_udp_close(tide_udp *u);
 
 /* Resolves host and service (either may be NULL, not both) with getaddrinfo: the future resolves
  * with a struct addrinfo list (tide_io_addrinfo; free it with tide_addrinfo_free). `hints` may be
- * NULL (any family, SOCK_STREAM, AI_ADDRCONFIG); it is copied. Numeric hosts and services are
- * resolved at once; names are looked up on a worker thread (an interim: the executor will take
- * this over), which cancellation cannot stop but whose result it drops safely, even if the loop
- * closes first. Fails with TIDE_ENOENT (no such name), TIDE_EAGAIN (temporary resolver failure),
- * TIDE_EAFNOSUPPORT, TIDE_EINVAL, TIDE_ENOMEM, TIDE_EMFILE, TIDE_ECANCELED. */
+ * NULL (any family, SOCK_STREAM, AI_ADDRCONFIG); it is copied, and so are host and service.
+ * Numeric hosts and services are resolved at once (the future is settled on return); names are
+ * looked up on the blocking lane of the loop's default executor (tide_run_blocking). Cancelling
+ * the future settles it at once as cancelled; a lookup already running cannot be stopped, and
+ * its result is freed when it arrives. While a lookup runs the loop stays alive, and
+ * tide_loop_close waits for a running getaddrinfo to return (bounded by the resolver's own
+ * timeouts). Fails with TIDE_ENOENT (no such name), TIDE_EAGAIN (temporary resolver failure),
+ * TIDE_EAFNOSUPPORT, TIDE_EINVAL, TIDE_ENOMEM, TIDE_ECLOSED (the loop is closing),
+ * TIDE_ECANCELED, or the error of creating the default executor. Loop thread only. */
 int tide_resolve_future(tide_loop *loop, const char *host, const char *service,
                         const struct addrinfo *hints, tide_future **out);
 

@@ -1,10 +1,10 @@
-/* tests/backend/poller_test.c — the epoll poller (backends/posix/poller.h), driven directly.
+/* tests/backend/poller_test.c — the readiness poller of this build (epoll or kqueue), driven
+ * directly through backends/posix/poller.h, the contract both implement.
  *
  * Readiness is produced with pipes and socketpairs this file writes to itself. Waits that should
  * time out use short timeouts; waits that should return early use long ones (seconds) and check a
  * generous bound, so a lost event shows as a failure rather than as a hang. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -34,16 +34,18 @@ static void sleep_ns(int64_t ns) {
   }
 }
 
+/* Descriptors are probed with fcntl rather than listed from /proc/self/fd, which only Linux
+ * has (FreeBSD's /dev/fd shows 0-2 unless fdescfs is mounted). */
+enum { MAX_PROBED_FD = 4096 };
+
+static int fd_is_open(int fd) {
+  return fcntl(fd, F_GETFD) >= 0;
+}
+
 static int count_open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  CHECK(d != NULL);
   int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] != '.')
-      n++;
-  }
-  closedir(d);
+  for (int fd = 0; fd < MAX_PROBED_FD; fd++)
+    n += fd_is_open(fd);
   return n;
 }
 
@@ -54,8 +56,22 @@ static tide__poller *open_poller(unsigned max_events) {
   return p;
 }
 
+static void set_nonblocking_cloexec(int fd) {
+  CHECK_EQ(0, fcntl(fd, F_SETFD, FD_CLOEXEC));
+  CHECK_EQ(0, fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK));
+}
+
+/* pipe2 and SOCK_NONBLOCK are missing on macOS: the flags are set afterwards. */
 static void make_pipe(int fds[2]) {
-  CHECK_EQ(0, pipe2(fds, O_CLOEXEC | O_NONBLOCK));
+  CHECK_EQ(0, pipe(fds));
+  set_nonblocking_cloexec(fds[0]);
+  set_nonblocking_cloexec(fds[1]);
+}
+
+static void make_socketpair(int sv[2]) {
+  CHECK_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+  set_nonblocking_cloexec(sv[0]);
+  set_nonblocking_cloexec(sv[1]);
 }
 
 static void write_byte(int fd, char c) {
@@ -95,7 +111,7 @@ static unsigned wait_for_tag(tide__poller *p, int64_t timeout_ns, uint64_t tag) 
 
 /* ---- events --------------------------------------------------------------------------------- */
 
-TIDE_TEST(epoll_poller, pipe_write_reports_readable_with_the_tag) {
+TIDE_TEST(poller, pipe_write_reports_readable_with_the_tag) {
   tide__poller *p = open_poller(16);
   int fds[2];
   make_pipe(fds);
@@ -119,7 +135,7 @@ TIDE_TEST(epoll_poller, pipe_write_reports_readable_with_the_tag) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, tag_is_passed_through_untouched) {
+TIDE_TEST(poller, tag_is_passed_through_untouched) {
   /* The reactor packs a generation into the high half; every bit must survive. */
   static const uint64_t tags[] = {0, 1, UINT64_C(0xfffffffe00000000), UINT64_C(0x8000000000000001),
                                   UINT64_MAX - 1};
@@ -158,7 +174,7 @@ TIDE_TEST(epoll_poller, tag_is_passed_through_untouched) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, pipe_write_end_reports_writable) {
+TIDE_TEST(poller, pipe_write_end_reports_writable) {
   tide__poller *p = open_poller(16);
   int fds[2];
   make_pipe(fds);
@@ -172,7 +188,7 @@ TIDE_TEST(epoll_poller, pipe_write_end_reports_writable) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, edge_triggered_no_repeat_without_new_data) {
+TIDE_TEST(poller, edge_triggered_no_repeat_without_new_data) {
   tide__poller *p = open_poller(16);
   int fds[2];
   make_pipe(fds);
@@ -194,7 +210,7 @@ TIDE_TEST(epoll_poller, edge_triggered_no_repeat_without_new_data) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, removed_fd_reports_nothing) {
+TIDE_TEST(poller, removed_fd_reports_nothing) {
   tide__poller *p = open_poller(16);
   int fds[2];
   make_pipe(fds);
@@ -214,7 +230,7 @@ TIDE_TEST(epoll_poller, removed_fd_reports_nothing) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, removed_fd_event_pending_before_removal_is_not_reported) {
+TIDE_TEST(poller, removed_fd_event_pending_before_removal_is_not_reported) {
   /* An edge that the kernel queued before the removal is dropped with it. */
   tide__poller *p = open_poller(16);
   int fds[2];
@@ -228,7 +244,7 @@ TIDE_TEST(epoll_poller, removed_fd_event_pending_before_removal_is_not_reported)
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, hangup_reports_readable_and_error) {
+TIDE_TEST(poller, hangup_reports_readable_and_error) {
   tide__poller *p = open_poller(16);
   int fds[2];
   make_pipe(fds);
@@ -242,10 +258,10 @@ TIDE_TEST(epoll_poller, hangup_reports_readable_and_error) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, socket_peer_shutdown_reports_readable) {
+TIDE_TEST(poller, socket_peer_shutdown_reports_readable) {
   tide__poller *p = open_poller(16);
   int sv[2];
-  CHECK_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv));
+  make_socketpair(sv);
   CHECK_OK(tide__poller_add(p, sv[0], 4));
   CHECK(wait_for_tag(p, 5 * SECOND_NS, 4) & TIDE__POLL_WRITABLE); /* the initial edge */
   check_no_events(p, 0);
@@ -257,7 +273,7 @@ TIDE_TEST(epoll_poller, socket_peer_shutdown_reports_readable) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, max_events_bounds_each_wait_and_loses_nothing) {
+TIDE_TEST(poller, max_events_bounds_each_wait_and_loses_nothing) {
   enum { N = 7 };
   tide__poller *p = open_poller(2);
   int fds[N][2];
@@ -292,9 +308,64 @@ TIDE_TEST(epoll_poller, max_events_bounds_each_wait_and_loses_nothing) {
   tide__poller_close(p);
 }
 
+/* kqueue queues a socket's registration until the next wait (one system call fewer per socket):
+ * these two pin that a removal cancels a queued registration, and that a queue filling up
+ * between two waits loses none. */
+TIDE_TEST(poller, socket_removed_before_any_wait_reports_nothing) {
+  tide__poller *p = open_poller(16);
+  int sv[2];
+  make_socketpair(sv);
+  CHECK_OK(tide__poller_add(p, sv[0], 1));
+  CHECK_OK(tide__poller_remove(p, sv[0]));
+  write_byte(sv[1], 'x');
+  check_no_events(p, 0);
+  check_no_events(p, 20 * MS);
+  CHECK(tide__poller_remove(p, sv[0]) < 0);
+  /* Added again, it reports what is already there. */
+  CHECK_OK(tide__poller_add(p, sv[0], 2));
+  CHECK(wait_for_tag(p, 5 * SECOND_NS, 2) & TIDE__POLL_READABLE);
+  CHECK_OK(tide__poller_remove(p, sv[0]));
+  close(sv[0]);
+  close(sv[1]);
+  tide__poller_close(p);
+}
+
+TIDE_TEST(poller, many_sockets_added_between_two_waits_are_all_reported) {
+  enum { N = 9, MAX_EVENTS = 4 };
+  tide__poller *p = open_poller(MAX_EVENTS);
+  int sv[N][2];
+  for (int i = 0; i < N; i++) {
+    make_socketpair(sv[i]);
+    CHECK_OK(tide__poller_add(p, sv[i][0], (uint64_t)(200 + i)));
+    write_byte(sv[i][1], 'q');
+  }
+  unsigned readable = 0;
+  for (int waits = 0; readable != (1u << N) - 1 && waits < 50; waits++) {
+    tide__poll_event *ev = NULL;
+    int n = tide__poller_wait(p, 100 * MS, &ev);
+    CHECK(n >= 0);
+    if (n > MAX_EVENTS)
+      TIDE_TEST_FAIL("wait returned %d events with max_events %d", n, (int)MAX_EVENTS);
+    for (int k = 0; k < n; k++) {
+      int i = (int)(ev[k].tag - 200);
+      CHECK(i >= 0 && i < N);
+      if (ev[k].events & TIDE__POLL_READABLE)
+        readable |= 1u << i;
+    }
+  }
+  if (readable != (1u << N) - 1)
+    TIDE_TEST_FAIL("readable sockets: expected mask %x, got %x", (1u << N) - 1, readable);
+  for (int i = 0; i < N; i++) {
+    CHECK_OK(tide__poller_remove(p, sv[i][0]));
+    close(sv[i][0]);
+    close(sv[i][1]);
+  }
+  tide__poller_close(p);
+}
+
 /* ---- add errors ----------------------------------------------------------------------------- */
 
-TIDE_TEST(epoll_poller, regular_file_gives_enotsup) {
+TIDE_TEST(poller, regular_file_gives_enotsup) {
   tide__poller *p = open_poller(16);
   char path[] = "/tmp/tide_poller_test_XXXXXX";
   int fd = mkstemp(path);
@@ -309,7 +380,7 @@ TIDE_TEST(epoll_poller, regular_file_gives_enotsup) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, add_twice_gives_ealready) {
+TIDE_TEST(poller, add_twice_gives_ealready) {
   tide__poller *p = open_poller(16);
   int fds[2];
   make_pipe(fds);
@@ -324,7 +395,7 @@ TIDE_TEST(epoll_poller, add_twice_gives_ealready) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, bad_descriptor_gives_ebadf) {
+TIDE_TEST(poller, bad_descriptor_gives_ebadf) {
   tide__poller *p = open_poller(16);
   CHECK_RC(TIDE_EBADF, tide__poller_add(p, -1, 1));
   int fds[2];
@@ -353,7 +424,7 @@ static void *wake_later(void *arg) {
   return NULL;
 }
 
-TIDE_TEST(epoll_poller, wake_from_another_thread_ends_a_blocking_wait) {
+TIDE_TEST(poller, wake_from_another_thread_ends_a_blocking_wait) {
   tide__poller *p = open_poller(16);
   waker w = {p, 50 * MS, 1, -1};
   pthread_t th;
@@ -372,7 +443,7 @@ TIDE_TEST(epoll_poller, wake_from_another_thread_ends_a_blocking_wait) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, wake_ends_a_wait_with_a_long_timeout) {
+TIDE_TEST(poller, wake_ends_a_wait_with_a_long_timeout) {
   tide__poller *p = open_poller(16);
   waker w = {p, 30 * MS, 1, -1};
   pthread_t th;
@@ -388,7 +459,7 @@ TIDE_TEST(epoll_poller, wake_ends_a_wait_with_a_long_timeout) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, wake_before_wait_is_not_lost) {
+TIDE_TEST(poller, wake_before_wait_is_not_lost) {
   tide__poller *p = open_poller(16);
   CHECK_OK(tide__poller_wake(p));
   tide__poll_event *ev = NULL;
@@ -400,7 +471,7 @@ TIDE_TEST(epoll_poller, wake_before_wait_is_not_lost) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, many_wakes_coalesce_into_at_most_one_return) {
+TIDE_TEST(poller, many_wakes_coalesce_into_at_most_one_return) {
   enum { THREADS = 4, WAKES = 2000 };
   tide__poller *p = open_poller(16);
   pthread_t th[THREADS];
@@ -428,7 +499,7 @@ TIDE_TEST(epoll_poller, many_wakes_coalesce_into_at_most_one_return) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, wake_does_not_hide_fd_events) {
+TIDE_TEST(poller, wake_does_not_hide_fd_events) {
   tide__poller *p = open_poller(16);
   int fds[2];
   make_pipe(fds);
@@ -447,7 +518,7 @@ TIDE_TEST(epoll_poller, wake_does_not_hide_fd_events) {
 
 /* ---- timeouts ------------------------------------------------------------------------------- */
 
-TIDE_TEST(epoll_poller, zero_timeout_does_not_block) {
+TIDE_TEST(poller, zero_timeout_does_not_block) {
   tide__poller *p = open_poller(16);
   tide__poll_event *ev = NULL;
   int64_t elapsed;
@@ -456,7 +527,7 @@ TIDE_TEST(epoll_poller, zero_timeout_does_not_block) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, timeout_never_returns_before_the_requested_time) {
+TIDE_TEST(poller, timeout_never_returns_before_the_requested_time) {
   /* epoll counts milliseconds; a timeout in nanoseconds must be rounded up, never down, or
    * timers fire early (and a sub-millisecond timeout rounded to 0 spins the loop). */
   static const int64_t timeouts[] = {1,          1000,    999999,     1 * MS,
@@ -476,9 +547,13 @@ TIDE_TEST(epoll_poller, timeout_never_returns_before_the_requested_time) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, one_nanosecond_timeout_waits_a_whole_tick_of_the_os_clock) {
+TIDE_TEST(poller, one_nanosecond_timeout_waits_a_whole_tick_of_the_os_clock) {
   /* epoll's granularity is 1 ms: wait(1 ns) must become epoll_wait(1), not epoll_wait(0), which
-   * would return in microseconds and make the loop busy-poll until a timer is due. */
+   * would return in microseconds and make the loop busy-poll until a timer is due. (kqueue takes
+   * nanoseconds, so there a 1 ns wait may rightly be that short.) */
+#if !defined(TIDE_TEST_POLLER_EPOLL)
+  TIDE_SKIP("the poller's timeout has nanosecond precision: no tick to round up to");
+#endif
   tide__poller *p = open_poller(16);
   for (int rep = 0; rep < 3; rep++) {
     tide__poll_event *ev = NULL;
@@ -491,7 +566,7 @@ TIDE_TEST(epoll_poller, one_nanosecond_timeout_waits_a_whole_tick_of_the_os_cloc
   tide__poller_close(p);
 }
 
-TIDE_TEST(epoll_poller, huge_timeout_is_not_an_error) {
+TIDE_TEST(poller, huge_timeout_is_not_an_error) {
   /* INT64_MAX ns does not fit epoll's int milliseconds; it must clamp, not wrap negative (an
    * infinite wait) or to a small value. A wake ends it. */
   tide__poller *p = open_poller(16);
@@ -507,7 +582,7 @@ TIDE_TEST(epoll_poller, huge_timeout_is_not_an_error) {
 
 /* ---- resources ---------------------------------------------------------------------------- */
 
-TIDE_TEST(epoll_poller, open_close_leaks_no_descriptor) {
+TIDE_TEST(poller, open_close_leaks_no_descriptor) {
   int before = count_open_fds();
   for (int i = 0; i < 20; i++) {
     tide__poller *p = open_poller(i == 0 ? 0 : (unsigned)i * 10);
@@ -517,37 +592,21 @@ TIDE_TEST(epoll_poller, open_close_leaks_no_descriptor) {
   CHECK_EQ(before, count_open_fds());
 }
 
-TIDE_TEST(epoll_poller, descriptors_are_close_on_exec) {
-  /* A loop's epoll and eventfd must not leak into children the program spawns. */
-  int before = count_open_fds();
+TIDE_TEST(poller, descriptors_are_close_on_exec) {
+  /* Whatever the poller opens (epoll and its eventfd; a kqueue, or libkqueue's helpers) must not
+   * leak into children the program spawns. */
+  static uint8_t was_open[MAX_PROBED_FD];
+  for (int fd = 0; fd < MAX_PROBED_FD; fd++)
+    was_open[fd] = (uint8_t)fd_is_open(fd);
   tide__poller *p = open_poller(4);
-  int after = count_open_fds();
-  CHECK(after > before);
-  DIR *d = opendir("/proc/self/fd");
-  CHECK(d != NULL);
-  int self = dirfd(d);
-  struct dirent *e;
   int checked = 0;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
+  for (int fd = 0; fd < MAX_PROBED_FD; fd++) {
+    if (was_open[fd] || !fd_is_open(fd))
       continue;
-    int fd = atoi(e->d_name);
-    if (fd <= 2 || fd == self)
-      continue;
-    char link[256] = {0};
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    if (readlink(path, link, sizeof link - 1) < 0)
-      continue;
-    if (strstr(link, "eventpoll") == NULL && strstr(link, "eventfd") == NULL)
-      continue;
-    int flags = fcntl(fd, F_GETFD);
-    CHECK(flags >= 0);
-    if (!(flags & FD_CLOEXEC))
-      TIDE_TEST_FAIL("fd %d (%s) lacks FD_CLOEXEC", fd, link);
+    if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+      TIDE_TEST_FAIL("fd %d, opened by the poller, lacks FD_CLOEXEC", fd);
     checked++;
   }
-  closedir(d);
-  CHECK(checked >= 2);
+  CHECK(checked >= 1);
   tide__poller_close(p);
 }

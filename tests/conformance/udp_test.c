@@ -1,11 +1,8 @@
-/* tests/net/udp_dns_test.c — UDP sockets, and name resolution (localhost and numeric only). */
+/* tests/conformance/udp_test.c — UDP sockets: datagrams with their source address, truncation,
+ * connected sockets, close with a receive pending, broadcast and loopback multicast. */
 #include "net_util.h"
 
 #include "core/net_internal.h"
-
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 /* ---- UDP ------------------------------------------------------------------------------------- */
 
@@ -79,7 +76,7 @@ static int udp_close_pending_main(tide_loop *loop, void *arg, void **result) {
   tide_future *rf;
   CHECK_OK(tide_udp_recv_from_future(u, buf, sizeof buf, NULL, &rf));
   CHECK_OK(tide_udp_close(u));
-  CHECK_RC(TIDE_ECANCELED, net_result(rf));
+  CHECK_RC(TIDE_ECANCELED, net_await(rf)); /* at once, or when the kernel gives the buffer back */
   return 0;
 }
 
@@ -92,14 +89,10 @@ static int udp_broadcast_main(tide_loop *loop, void *arg, void **result) {
   (void)result;
   struct sockaddr_storage addr;
   tide_udp *u = udp_on(loop, "127.0.0.1", &addr);
-  int on = 0;
-  socklen_t len = sizeof on;
   CHECK_OK(tide_udp_set_broadcast(u, 1));
-  CHECK_EQ(0, getsockopt((int)u->h.fd, SOL_SOCKET, SO_BROADCAST, &on, &len));
-  CHECK_EQ(1, on);
+  CHECK(plat_get_sockopt_int((intptr_t)u->h.fd, SOL_SOCKET, SO_BROADCAST) != 0);
   CHECK_OK(tide_udp_set_broadcast(u, 0));
-  CHECK_EQ(0, getsockopt((int)u->h.fd, SOL_SOCKET, SO_BROADCAST, &on, &len));
-  CHECK_EQ(0, on);
+  CHECK_EQ(0, plat_get_sockopt_int((intptr_t)u->h.fd, SOL_SOCKET, SO_BROADCAST));
   CHECK_OK(tide_udp_close(u));
   return 0;
 }
@@ -120,9 +113,9 @@ static int udp_multicast_main(tide_loop *loop, void *arg, void **result) {
   CHECK_OK(tide_udp_address(member, &member_addr));
   int err = tide_udp_join_multicast(member, group, "127.0.0.1");
   if (err == TIDE_EUNKNOWN || err == TIDE_EADDRNOTAVAIL) {
-    fprintf(stderr, "note: no multicast on loopback here (%s)\n", tide_err_name(err));
     CHECK_OK(tide_udp_close(member));
-    return 0;
+    NET_SKIP("this host's loopback interface does not take multicast memberships (joining a "
+             "group on 127.0.0.1 fails), so loopback multicast cannot be exercised here");
   }
   CHECK_OK(err);
   tide_udp *sender = udp_on(loop, "127.0.0.1", &sender_addr);
@@ -153,128 +146,4 @@ static int udp_multicast_main(tide_loop *loop, void *arg, void **result) {
 
 TIDE_TEST(udp, multicast_join_and_leave_on_loopback) {
   net_run(udp_multicast_main, NULL, 10);
-}
-
-/* ---- DNS ------------------------------------------------------------------------------------- */
-
-static int dns_localhost_main(tide_loop *loop, void *arg, void **result) {
-  (void)arg;
-  (void)result;
-  struct addrinfo *list;
-  CHECK_OK(tide_resolve(loop, "localhost", "8080", NULL, &list));
-  CHECK(list != NULL);
-  int loopback = 0;
-  for (struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
-    CHECK_EQ(8080, tide_addr_port(ai->ai_addr));
-    char text[64];
-    CHECK_OK(tide_addr_format(ai->ai_addr, text, sizeof text));
-    loopback += strncmp(text, "127.", 4) == 0 || strncmp(text, "[::1]", 5) == 0;
-  }
-  CHECK(loopback > 0);
-  tide_addrinfo_free(list);
-  return 0;
-}
-
-TIDE_TEST(dns, resolve_localhost) {
-  net_run(dns_localhost_main, NULL, 10);
-}
-
-static int dns_numeric_main(tide_loop *loop, void *arg, void **result) {
-  (void)arg;
-  (void)result;
-  tide_future *f;
-  int fds = net_count_fds();
-  CHECK_OK(tide_resolve_future(loop, "127.0.0.1", "80", NULL, &f));
-  CHECK(tide_future_done(f)); /* numeric: no thread, no wait */
-  CHECK_EQ(fds, net_count_fds());
-  void *v;
-  CHECK_OK(tide_future_result(f, &v));
-  tide_future_release(f);
-  struct addrinfo *list = tide_io_addrinfo(v);
-  CHECK(list != NULL && list->ai_family == AF_INET);
-  CHECK_EQ(80, tide_addr_port(list->ai_addr));
-  tide_addrinfo_free(list);
-  CHECK_OK(tide_resolve(loop, "::1", NULL, NULL, &list));
-  CHECK(list != NULL && list->ai_family == AF_INET6);
-  tide_addrinfo_free(list);
-  struct addrinfo hints = {.ai_family = AF_INET, .ai_flags = AI_NUMERICHOST};
-  CHECK_RC(TIDE_ENOENT, tide_resolve(loop, "not-a-number", "80", &hints, &list));
-  CHECK(list == NULL);
-  CHECK_RC(TIDE_EINVAL, tide_resolve_future(loop, NULL, NULL, NULL, &f));
-  return 0;
-}
-
-TIDE_TEST(dns, numeric_names_resolve_at_once) {
-  net_run(dns_numeric_main, NULL, 10);
-}
-
-static int dns_cancel_main(tide_loop *loop, void *arg, void **result) {
-  (void)arg;
-  (void)result;
-  int fds = net_count_fds();
-  tide_future *f;
-  CHECK_OK(tide_resolve_future(loop, "localhost", "http", NULL, &f));
-  CHECK_OK(tide_future_cancel(f));
-  /* The op settles at once; the worker finishes on its own and frees what it found. */
-  CHECK_RC(TIDE_ECANCELED, net_await(f));
-  int64_t give_up = net_mono_ns() + 5 * SECOND_NS;
-  while (net_count_fds() != fds && net_mono_ns() < give_up)
-    CHECK_OK(tide_sleep(loop, 5 * MS));
-  CHECK_EQ(fds, net_count_fds());
-  return 0;
-}
-
-TIDE_TEST(dns, cancelled_lookup_drops_its_result_safely) {
-  net_run(dns_cancel_main, NULL, 10);
-}
-
-TIDE_TEST(dns, loop_closed_with_a_lookup_in_flight) {
-  int before = net_count_fds();
-  tide_loop *loop;
-  CHECK_OK(tide_loop_new(&loop, NULL));
-  tide_future *f;
-  CHECK_OK(tide_resolve_future(loop, "localhost", NULL, NULL, &f));
-  tide_future_release(f);          /* the op keeps its own reference */
-  CHECK_OK(tide_loop_close(loop)); /* frees the loop while the worker may still run */
-  int64_t give_up = net_mono_ns() + 5 * SECOND_NS;
-  while (net_count_fds() != before && net_mono_ns() < give_up)
-    usleep(1000);
-  CHECK_EQ(before, net_count_fds());
-  net_wait_for_workers();
-}
-
-typedef struct name_args {
-  struct sockaddr_storage addr;
-} name_args;
-
-static int dns_connect_name_main(tide_loop *loop, void *arg, void **result) {
-  (void)arg;
-  (void)result;
-  struct sockaddr_storage addr;
-  /* Listening on 127.0.0.1 only: if "localhost" gives ::1 first, that attempt is refused and
-   * the next address is tried. */
-  net_server srv = {net_listen(loop, "127.0.0.1", &addr), 1};
-  CHECK_OK(tide_spawn(loop, net_echo_server, &srv, NULL, NULL));
-  char port[8];
-  snprintf(port, sizeof port, "%u", (unsigned)tide_addr_port((struct sockaddr *)&addr));
-  tide_stream *c;
-  CHECK_OK(tide_tcp_connect_name(loop, "localhost", port, &c));
-  CHECK_OK(tide_stream_write(c, "named", 5));
-  char buf[5];
-  size_t n;
-  CHECK_OK(tide_stream_read_exactly(c, buf, 5, &n));
-  CHECK_EQ(5, n);
-  CHECK_OK(tide_stream_close(c));
-  /* A port nobody listens on: every address is refused, the last error is reported. */
-  struct sockaddr_storage closed;
-  int refusing = net_refusing_port(&closed);
-  snprintf(port, sizeof port, "%u", (unsigned)tide_addr_port((struct sockaddr *)&closed));
-  CHECK_RC(TIDE_ECONNREFUSED, tide_tcp_connect_name(loop, "127.0.0.1", port, &c));
-  CHECK(c == NULL);
-  close(refusing);
-  return 0;
-}
-
-TIDE_TEST(dns, connect_by_name_tries_each_address) {
-  net_run(dns_connect_name_main, NULL, 10);
 }

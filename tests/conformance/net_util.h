@@ -1,81 +1,54 @@
-/* tests/net/net_util.h — what the networking tests share: a loop whose warnings fail the test, a
- * main task run to completion under a time bound, a descriptor count taken before and after
- * every test (nothing may leak), and a few servers written as tasks.
+/* tests/conformance/net_util.h — what the networking tests share: a loop whose warnings fail
+ * the test, a main task run to completion under a time bound, a descriptor (handle) count taken
+ * before and after every test (nothing may leak), and a few servers written as tasks.
  *
  * Traffic goes to 127.0.0.1 / ::1 only, and names are never looked up beyond "localhost". */
 #ifndef TIDE_TESTS_NET_UTIL_H
 #define TIDE_TESTS_NET_UTIL_H
 
-#define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
 #include <stdint.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <sys/socket.h>
 
 #include "harness.h"
+#include "platform.h"
 
 #define MS INT64_C(1000000)
 #define SECOND_NS INT64_C(1000000000)
 
 static inline int64_t net_mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * SECOND_NS + ts.tv_nsec;
+  return plat_mono_ns();
 }
 
 static inline int net_count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  CHECK(d != NULL);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] != '.')
-      n++;
-  }
-  closedir(d);
-  return n - 1; /* the directory stream's own descriptor */
+  return plat_count_handles();
 }
 
-/* The number of tide's name-lookup threads ("tide-dns") in this process. Other threads are not
- * counted: sanitizer runtimes start their own at any time. */
-static inline int net_count_dns_threads(void) {
-  DIR *d = opendir("/proc/self/task");
-  CHECK(d != NULL);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
-      continue;
-    char path[300], comm[32] = "";
-    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-      continue; /* the thread exited meanwhile */
-    if (fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "tide-dns", 8) == 0)
-      n++;
-    fclose(f);
-  }
-  closedir(d);
-  return n;
-}
-
-/* Waits (bounded) until no name-lookup thread is left: lookups run on detached threads, which
- * may still be exiting after they delivered (or dropped) their result, and valgrind would report
- * their thread-local storage if the process ended first. */
+/* Waits (bounded) until no name-lookup thread ("tide-dns") is left, where thread names can be
+ * read: lookups that run on detached threads may still be exiting after they delivered (or
+ * dropped) their result, and valgrind would report their thread-local storage if the process
+ * ended first. */
 static inline void net_wait_for_workers(void) {
   int64_t give_up = net_mono_ns() + 5 * SECOND_NS;
   for (;;) {
-    int n = net_count_dns_threads();
-    if (n == 0)
+    int n = plat_count_threads_named("tide-dns");
+    if (n <= 0)
       return;
     if (net_mono_ns() > give_up)
       TIDE_TEST_FAIL("%d lookup thread(s) still running 5 s after the test", n);
-    usleep(1000);
+    plat_sleep_ms(1);
   }
 }
+
+/* Set by NET_SKIP inside a test's main task; net_run ends the test as skipped once the loop is
+ * closed and checked, so a skip found on the way still cleans up like a pass. */
+static const char *net_skip_reason;
+
+/* Inside a net_run main task only: ends it and the test as skipped, with `reason` (which must name
+ * the platform limitation). */
+#define NET_SKIP(reason)                                                                           \
+  do {                                                                                             \
+    net_skip_reason = (reason);                                                                    \
+    return 0;                                                                                      \
+  } while (0)
 
 typedef struct net_log {
   int warnings;
@@ -121,6 +94,8 @@ static inline void net_run(tide_task_fn main_fn, void *arg, int limit_s) {
     TIDE_TEST_FAIL("the loop reported %d warning(s), last: %s", cap.warnings, cap.last);
   net_wait_for_workers();
   CHECK_EQ(fds_before, net_count_fds());
+  if (net_skip_reason != NULL)
+    TIDE_SKIP("%s", net_skip_reason);
 }
 
 /* A TCP listener on 127.0.0.1 (or ::1) with a kernel-chosen port; *addr gets its address. */
@@ -174,19 +149,6 @@ static inline int net_echo_server(tide_loop *loop, void *arg, void **result) {
   }
   tide_listener_close(srv->listener);
   return 0;
-}
-
-/* A port on 127.0.0.1 where connections are refused: a socket bound to it but not listening,
- * which also keeps tests running in parallel from being given the same port. Returns the
- * socket; close it when done. */
-static inline int net_refusing_port(struct sockaddr_storage *addr) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  CHECK(fd >= 0);
-  CHECK_OK(tide_addr_from_ip("127.0.0.1", 0, addr));
-  CHECK_EQ(0, bind(fd, (struct sockaddr *)addr, sizeof(struct sockaddr_in)));
-  socklen_t len = sizeof *addr;
-  CHECK_EQ(0, getsockname(fd, (struct sockaddr *)addr, &len));
-  return fd;
 }
 
 /* A connected client stream to addr (inside a task). */

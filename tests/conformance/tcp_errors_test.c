@@ -1,0 +1,232 @@
+/* tests/conformance/tcp_errors_test.c — TCP failures: the peer resetting a connection while a
+ * read or a write is pending, refused connections, accept out of descriptors, and invalid
+ * arguments. */
+#include "net_util.h"
+
+/* ---- resets, refusals ------------------------------------------------------------------------ */
+
+/* Accepts one connection, waits for `arg_ms` of quiet, then resets it (SO_LINGER 0 + close). */
+typedef struct resetter {
+  tide_listener *l;
+  int64_t delay_ns;
+} resetter;
+
+static int accept_then_reset(tide_loop *loop, void *arg, void **result) {
+  (void)result;
+  resetter *r = arg;
+  tide_stream *s;
+  CHECK_OK(tide_listener_accept(r->l, &s));
+  CHECK_OK(tide_sleep(loop, r->delay_ns));
+  plat_set_linger_zero(tide_stream_fd(s));
+  CHECK_OK(tide_stream_close(s));
+  return 0;
+}
+
+static int reset_mid_read_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  struct sockaddr_storage addr;
+  resetter r = {net_listen(loop, "127.0.0.1", &addr), 50 * MS};
+  CHECK_OK(tide_spawn(loop, accept_then_reset, &r, NULL, NULL));
+  tide_stream *c = net_connect(loop, &addr);
+  char buf[64];
+  size_t n = 99;
+  /* The read is pending (nothing sent) when the reset arrives. */
+  CHECK_RC(TIDE_ECONNRESET, tide_stream_read(c, buf, sizeof buf, &n));
+  CHECK_EQ(0, n);
+  CHECK_OK(tide_stream_close(c));
+  CHECK_OK(tide_listener_close(r.l));
+  return 0;
+}
+
+TIDE_TEST(tcp, read_pending_when_the_peer_resets_fails_with_econnreset) {
+  net_run(reset_mid_read_main, NULL, 10);
+}
+
+static int reset_mid_write_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  struct sockaddr_storage addr;
+  resetter r = {net_listen(loop, "127.0.0.1", &addr), 50 * MS};
+  CHECK_OK(tide_spawn(loop, accept_then_reset, &r, NULL, NULL));
+  tide_stream *c = net_connect(loop, &addr);
+  /* Far more than the socket buffers hold, so the write is still pending at the reset. */
+  size_t big = 64u << 20;
+  char *data = calloc(1, big);
+  CHECK(data != NULL);
+  tide_future *w;
+  CHECK_OK(tide_stream_write_future(c, data, big, &w));
+  CHECK(tide_stream_write_queue_size(c) == big);
+  intptr_t got = net_await(w);
+  if (got != TIDE_ECONNRESET && got != TIDE_EPIPE)
+    TIDE_TEST_FAIL("a write pending at the peer's reset settled with %lld (%s), expected "
+                   "TIDE_ECONNRESET or TIDE_EPIPE",
+                   (long long)got, got < 0 ? tide_err_name((int)got) : "bytes");
+  CHECK_EQ(0, tide_stream_write_queue_size(c));
+  /* And the next write fails at once, again without SIGPIPE. */
+  intptr_t again = tide_stream_write(c, "x", 1);
+  CHECK(again == TIDE_EPIPE || again == TIDE_ECONNRESET);
+  free(data);
+  CHECK_OK(tide_stream_close(c));
+  CHECK_OK(tide_listener_close(r.l));
+  return 0;
+}
+
+TIDE_TEST(tcp, write_pending_when_the_peer_resets_fails_without_sigpipe) {
+  net_run(reset_mid_write_main, NULL, 20);
+}
+
+static int refused_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  struct sockaddr_storage addr;
+  plat_socket refusing = plat_refusing_port(&addr);
+  tide_stream *c = (tide_stream *)1;
+  CHECK_RC(TIDE_ECONNREFUSED, tide_tcp_connect(loop, (struct sockaddr *)&addr, &c));
+  CHECK(c == NULL);
+  plat_socket_close(refusing);
+  return 0;
+}
+
+TIDE_TEST(tcp, connect_to_a_closed_port_is_refused) {
+  net_run(refused_main, NULL, 10);
+}
+
+/* ---- EMFILE on accept ------------------------------------------------------------------------ */
+
+static int emfile_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  struct sockaddr_storage addr;
+  tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
+  /* A first connection, accepted normally (this also sets up the reserved descriptor). */
+  tide_future *accepting;
+  CHECK_OK(tide_listener_accept_future(l, &accepting));
+  tide_stream *c0 = net_connect(loop, &addr);
+  void *v;
+  CHECK_OK(tide_await(accepting, &v));
+  tide_future_release(accepting);
+  tide_stream *s0 = tide_io_stream(v);
+
+  /* A client whose connection waits in the backlog, then no descriptors left. */
+  tide_stream *c1 = net_connect(loop, &addr);
+  plat_fd_fill *fill;
+  CHECK(plat_exhaust_descriptors(&fill) == NULL);
+
+  /* The accept reports the shortage once, and the waiting client is let go rather than hung. */
+  tide_stream *s1 = (tide_stream *)1;
+  CHECK_RC(TIDE_EMFILE, tide_listener_accept(l, &s1));
+  CHECK(s1 == NULL);
+  char buf[8];
+  size_t n = 99;
+  int err = tide_stream_read(c1, buf, sizeof buf, &n);
+  CHECK(err == TIDE_ECONNRESET || (err == 0 && n == 0));
+
+  /* Descriptors come back: the listener serves the next client. */
+  plat_restore_descriptors(fill);
+  CHECK_OK(tide_stream_close(c1));
+  CHECK_OK(tide_listener_accept_future(l, &accepting));
+  tide_stream *c2 = net_connect(loop, &addr);
+  CHECK_OK(tide_await(accepting, &v));
+  tide_future_release(accepting);
+  tide_stream *s2 = tide_io_stream(v);
+  CHECK_OK(tide_stream_write(c2, "ok", 2));
+  CHECK_OK(tide_stream_read_exactly(s2, buf, 2, &n));
+  CHECK_EQ(2, n);
+  CHECK_OK(tide_stream_close(c2));
+  CHECK_OK(tide_stream_close(s2));
+  CHECK_OK(tide_stream_close(c0));
+  CHECK_OK(tide_stream_close(s0));
+  CHECK_OK(tide_listener_close(l));
+  return 0;
+}
+
+TIDE_TEST(tcp, accept_under_emfile_reports_once_and_recovers) {
+  plat_fd_fill *probe;
+  const char *why_not = plat_exhaust_descriptors(&probe);
+  if (why_not != NULL)
+    TIDE_SKIP("%s", why_not);
+  plat_restore_descriptors(probe);
+  net_run(emfile_main, NULL, 10);
+}
+
+/* ---- invalid arguments ----------------------------------------------------------------------- */
+
+static int invalid_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  struct sockaddr_storage addr;
+  tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
+  tide_future *accepting;
+  CHECK_OK(tide_listener_accept_future(l, &accepting));
+  tide_stream *c = net_connect(loop, &addr);
+  void *v;
+  CHECK_OK(tide_await(accepting, &v));
+  tide_future_release(accepting);
+  tide_stream *s = tide_io_stream(v);
+  tide_future *f = NULL;
+  char buf[4];
+  size_t n;
+  CHECK_RC(TIDE_EINVAL, tide_stream_read_future(NULL, buf, 4, &f));
+  CHECK_RC(TIDE_EINVAL, tide_stream_read_future(c, NULL, 4, &f));
+  CHECK_RC(TIDE_EINVAL, tide_stream_read_future(c, buf, 4, NULL));
+  CHECK_RC(TIDE_EINVAL, tide_stream_write_future(c, NULL, 4, &f));
+  CHECK_RC(TIDE_EINVAL, tide_stream_read(NULL, buf, 4, &n));
+  CHECK_RC(TIDE_EINVAL, tide_stream_write(c, NULL, 1));
+  tide_iobuf bad[1] = {{NULL, 3}};
+  CHECK_RC(TIDE_EINVAL, tide_stream_writev(c, bad, 1));
+  CHECK_RC(TIDE_EINVAL, tide_listener_accept_future(NULL, &f));
+  CHECK(f == NULL);
+  /* Wrong address families. */
+  struct sockaddr_storage unix_addr;
+  memset(&unix_addr, 0, sizeof unix_addr);
+  unix_addr.ss_family = AF_UNIX;
+  tide_stream *x;
+  CHECK_RC(TIDE_EINVAL, tide_tcp_connect(loop, (struct sockaddr *)&unix_addr, &x));
+  CHECK_RC(TIDE_EINVAL, tide_tcp_connect(loop, NULL, &x));
+  tide_listener *lx;
+  CHECK_RC(TIDE_EINVAL, tide_tcp_listen(loop, (struct sockaddr *)&unix_addr, NULL, &lx));
+  CHECK_RC(TIDE_EINVAL, tide_addr_from_ip("localhost", 80, &addr)); /* numeric only */
+  CHECK_RC(TIDE_EINVAL, tide_unix_listen(loop, "", NULL, &lx));
+  /* Options that do not apply. */
+  tide_stream *pr, *pw;
+  CHECK_OK(tide_pipe_open(loop, &pr, &pw));
+  CHECK_RC(TIDE_ENOTSUP, tide_stream_set_nodelay(pr, 1));
+  CHECK_RC(TIDE_ENOTSUP, tide_stream_shutdown(pw));
+  struct sockaddr_storage name;
+  CHECK_RC(TIDE_ENOTSUP, tide_stream_peer_address(pr, &name));
+  CHECK_OK(tide_stream_close(pr));
+  CHECK_OK(tide_stream_close(pw));
+  /* Double close of a handle whose ops still pin it is refused. */
+  CHECK_RC(TIDE_EINVAL, tide_stream_close(NULL));
+  CHECK_RC(TIDE_EINVAL, tide_listener_close(NULL));
+  CHECK_OK(tide_stream_close(c));
+  CHECK_OK(tide_stream_close(s));
+  CHECK_OK(tide_listener_close(l));
+  return 0;
+}
+
+TIDE_TEST(tcp, invalid_arguments_give_clear_errors) {
+  net_run(invalid_main, NULL, 10);
+}
+
+TIDE_TEST(tcp, task_forms_outside_a_task_give_einval) {
+  int before = net_count_fds();
+  tide_loop *loop;
+  CHECK_OK(tide_loop_new(&loop, NULL));
+  tide_stream *r, *w;
+  CHECK_OK(tide_pipe_open(loop, &r, &w));
+  char buf[4];
+  size_t n;
+  CHECK_RC(TIDE_EINVAL, tide_stream_read(r, buf, sizeof buf, &n));
+  CHECK_RC(TIDE_EINVAL, tide_stream_write(w, "x", 1));
+  CHECK_RC(TIDE_EINVAL, tide_stream_drain(w));
+  struct sockaddr_storage addr;
+  CHECK_OK(tide_addr_from_ip("127.0.0.1", 9, &addr));
+  tide_stream *c;
+  CHECK_RC(TIDE_EINVAL, tide_tcp_connect(loop, (struct sockaddr *)&addr, &c));
+  CHECK_OK(tide_stream_close(r));
+  CHECK_OK(tide_stream_close(w));
+  CHECK_OK(tide_loop_close(loop));
+  CHECK_EQ(before, net_count_fds());
+}
