@@ -171,7 +171,6 @@ static int open_listener(tide_loop *loop, const struct sockaddr *addr, socklen_t
   if (fd < 0)
     return last_error();
   int err = 0;
-  tide_listener *l = NULL;
   if (child == TIDE__HANDLE_TCP)
     err = set_bind_options(fd, addr->sa_family, opts->reuse_address, opts->reuse_port,
                            opts->ipv6_only);
@@ -179,15 +178,14 @@ static int open_listener(tide_loop *loop, const struct sockaddr *addr, socklen_t
     err = last_error();
   if (err == 0 && listen(fd, opts->backlog > 0 ? opts->backlog : SOMAXCONN) != 0)
     err = last_error();
-  if (err == 0 && (l = malloc(sizeof *l)) == NULL)
-    err = TIDE_ENOMEM;
+  tide__handle *h = NULL;
   if (err == 0)
-    err = tide__handle_open(&l->h, loop, fd, TIDE__HANDLE_LISTENER);
+    err = tide__handle_open(loop, fd, TIDE__HANDLE_LISTENER, &h);
   if (err != 0) {
-    free(l);
     close(fd);
     return err;
   }
+  tide_listener *l = (tide_listener *)h;
   l->h.child_kind = (uint8_t)child;
   *out = l;
   return 0;
@@ -360,21 +358,18 @@ int tide_udp_bind(tide_loop *loop, const struct sockaddr *addr, const tide_udp_o
   int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return last_error();
-  tide_udp *u = NULL;
   int err =
       set_bind_options(fd, addr->sa_family, opts->reuse_address, opts->reuse_port, opts->ipv6_only);
   if (err == 0 && bind(fd, addr, inet_len(addr)) != 0)
     err = last_error();
-  if (err == 0 && (u = malloc(sizeof *u)) == NULL)
-    err = TIDE_ENOMEM;
+  tide__handle *h = NULL;
   if (err == 0)
-    err = tide__handle_open(&u->h, loop, fd, TIDE__HANDLE_UDP);
+    err = tide__handle_open(loop, fd, TIDE__HANDLE_UDP, &h);
   if (err != 0) {
-    free(u);
     close(fd);
     return err;
   }
-  *out = u;
+  *out = (tide_udp *)h;
   return 0;
 }
 
