@@ -209,7 +209,7 @@ void tide_future_release(tide_future *f) {
                      tide_err_name(f->err), tide_strerror(f->err));
   }
   if (f->kind == TIDE__FUTURE_TASK)
-    tide__pool_put(&f->loop->task_pool, f); /* the task is the object around its future */
+    tide__task_free(f); /* the task is the object around its future (task.c) */
   else
     tide__pool_put(&f->loop->future_pool, f);
 }

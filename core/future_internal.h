@@ -16,7 +16,7 @@ struct tide__done_callback {
 
 typedef enum tide__future_kind {
   TIDE__FUTURE_PLAIN, /* from the loop's future pool */
-  TIDE__FUTURE_TASK   /* the first member of a tide__task, from the loop's task pool */
+  TIDE__FUTURE_TASK   /* a member of a tide__task, which lives on the task's stack */
 } tide__future_kind;
 
 struct tide_future {
@@ -38,6 +38,9 @@ struct tide_future {
   void *canceller_arg;
   tide__ready dispatch; /* runs the done-callbacks in a later tick */
 };
+
+/* Frees a task whose future's last reference went (task.c): its record and stack. */
+void tide__task_free(tide_future *f);
 
 /* Initialises a pending future with one reference, in memory the caller provides. */
 void tide__future_init(tide_future *f, tide_loop *loop, tide__future_kind kind);

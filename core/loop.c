@@ -13,6 +13,7 @@
 #include "core/executor/bridge.h"
 #include "core/future_internal.h"
 #include "core/loop_internal.h"
+#include "core/net_internal.h"
 #include "core/sys/clock.h"
 #include "core/sys/thread.h"
 #include "core/task_internal.h"
@@ -63,7 +64,7 @@ int tide_loop_new(tide_loop **out, const tide_loop_options *opts) {
   tide__pool_init(&loop->done_pool, sizeof(tide__done_callback));
   tide__pool_init(&loop->sleep_pool, tide__sleep_op_size());
   tide__pool_init(&loop->op_pool, sizeof(tide__op));
-  tide__pool_init(&loop->task_pool, sizeof(tide__task));
+  tide__pool_init(&loop->handle_pool, tide__handle_size());
   tide__context_init_current(&loop->scheduler);
   loop->now = tide__clock_now_ns();
   *out = loop;
@@ -355,7 +356,7 @@ static size_t drop_ready(tide_loop *loop) {
   return dropped;
 }
 
-static void report_leftovers(tide_loop *loop, size_t armed_timers) {
+static void report_leftovers(tide_loop *loop, size_t armed_timers, size_t task_futures) {
   if (armed_timers > 0)
     tide__loop_log(loop, TIDE_LOG_WARN, "loop closed with %zu timer(s) still armed; disarmed",
                    armed_timers);
@@ -363,6 +364,11 @@ static void report_leftovers(tide_loop *loop, size_t armed_timers) {
     tide__loop_log(loop, TIDE_LOG_WARN,
                    "loop closed with %zu future(s) never released; they are freed now",
                    loop->future_pool.live);
+  if (task_futures > 0)
+    tide__loop_log(loop, TIDE_LOG_WARN,
+                   "loop closed with %zu finished task future(s) never released; they are freed "
+                   "now",
+                   task_futures);
   if (loop->refs > 0)
     tide__loop_log(loop, TIDE_LOG_WARN, "loop closed with %u tide_loop_ref hold(s) still taken",
                    loop->refs);
@@ -381,6 +387,9 @@ int tide_loop_close(tide_loop *loop) {
   size_t armed = tide__timers_close(loop);
   tide__backend_cancel_all(loop->backend);
   int drained = drain(loop);
+  /* What the tasks did not close on their way out is closed now: the loop's memory goes, so a
+   * handle left open could never be closed later (its descriptor would leak). */
+  (void)tide__handles_close_all(loop);
   tide__inbox_close(&loop->inbox);
   drained = drain(loop) && drained;
   armed += tide__timers_close(loop); /* timers armed by callbacks during the drain */
@@ -389,14 +398,14 @@ int tide_loop_close(tide_loop *loop) {
                    "loop closed while callbacks kept scheduling more; %zu dropped",
                    drop_ready(loop));
   tide__tasks_destroy_remaining(loop);
-  report_leftovers(loop, armed);
+  report_leftovers(loop, armed, tide__tasks_free_done(loop));
   tide__backend_close(loop->backend);
   tide__inbox_destroy(&loop->inbox);
   free(loop->posted.items);
   tide__timer_heap_destroy(&loop->timers);
   tide__task_stacks_destroy(loop);
-  tide__pool_destroy(&loop->task_pool);
   tide__pool_destroy(&loop->op_pool);
+  tide__pool_destroy(&loop->handle_pool);
   tide__pool_destroy(&loop->sleep_pool);
   tide__pool_destroy(&loop->done_pool);
   tide__pool_destroy(&loop->future_pool);

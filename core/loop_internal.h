@@ -39,12 +39,14 @@ struct tide_loop {
   tide__pool done_pool;  /* done-callbacks beyond a future's first */
   tide__pool sleep_pool; /* tide_sleep_future's timer + future pairs */
   tide__pool op_pool;
-  tide__pool task_pool;
+  tide__pool handle_pool;            /* streams, listeners, UDP sockets (core/net.c) */
+  struct tide__handle *open_handles; /* handles not yet closed by their user */
   tide_loop_options options;
 
   /* Tasks (task.c). */
   struct tide__task *current_task; /* the task on the CPU, or NULL on the loop's own stack */
   struct tide__task *live_tasks;   /* every unfinished task, for close and dumps */
+  struct tide__task *done_tasks;   /* finished tasks whose futures are still referenced */
   tide__context scheduler;         /* the loop's own stack, saved while a task runs */
   tide__stack *stack_cache;        /* default-size stacks of finished tasks, for reuse */
   size_t stack_cache_count;

@@ -15,6 +15,7 @@
 
 #include "core/loop_internal.h"
 #include "core/net_internal.h"
+#include "core/task_internal.h"
 #include "tide/error.h"
 #include "tide/task.h"
 
@@ -22,19 +23,57 @@ enum { DEFAULT_HIGH_WATER = 64 * 1024 };
 
 /* ---- handles ------------------------------------------------------------------------------- */
 
-int tide__handle_open(tide__handle *h, tide_loop *loop, tide__fd fd, tide__handle_kind kind) {
+size_t tide__handle_size(void) {
+  _Static_assert(sizeof(tide_listener) <= sizeof(tide_stream), "the stream is the largest handle");
+  _Static_assert(sizeof(tide_udp) <= sizeof(tide_stream), "the stream is the largest handle");
+  return sizeof(tide_stream);
+}
+
+static void link_open(tide__handle *h) {
+  tide_loop *loop = h->loop;
+  h->open_prev = NULL;
+  h->open_next = loop->open_handles;
+  if (loop->open_handles != NULL)
+    loop->open_handles->open_prev = h;
+  loop->open_handles = h;
+}
+
+static void unlink_open(tide__handle *h) {
+  if (h->open_prev != NULL)
+    h->open_prev->open_next = h->open_next;
+  else
+    h->loop->open_handles = h->open_next;
+  if (h->open_next != NULL)
+    h->open_next->open_prev = h->open_prev;
+  h->open_prev = h->open_next = NULL;
+}
+
+/* Initialises a fresh slot as a handle around fd (already attached) and lists it as open. */
+static void init_handle(tide__handle *h, tide_loop *loop, tide__fd fd, tide__handle_kind kind) {
+  memset(h, 0, sizeof(tide_stream));
+  *h = (tide__handle){.loop = loop, .fd = fd, .kind = (uint8_t)kind};
+  link_open(h);
+}
+
+int tide__handle_open(tide_loop *loop, tide__fd fd, tide__handle_kind kind, tide__handle **out) {
   if (loop->closing)
     return TIDE_ECLOSED;
+  tide__handle *h = tide__pool_get(&loop->handle_pool);
+  if (h == NULL)
+    return TIDE_ENOMEM;
   int err = tide__backend_attach(loop->backend, fd);
-  if (err != 0)
+  if (err != 0) {
+    tide__pool_put(&loop->handle_pool, h);
     return err;
-  *h = (tide__handle){.loop = loop, .fd = fd, .kind = (uint8_t)kind};
+  }
+  init_handle(h, loop, fd, kind);
+  *out = h;
   return 0;
 }
 
 static void release_if_done(tide__handle *h) {
   if (h->closing && h->ops == 0)
-    free(h);
+    tide__pool_put(&h->loop->handle_pool, h);
 }
 
 static void wake_drain_waiters(tide_stream *s, int closed);
@@ -43,6 +82,7 @@ int tide__handle_close(tide__handle *h) {
   if (h->closing)
     return TIDE_EINVAL;
   h->closing = 1;
+  unlink_open(h);
   h->ops++; /* held across the detach, whose cancellations uncount the others */
   if (h->kind <= TIDE__HANDLE_PIPE)
     wake_drain_waiters((tide_stream *)h, 1);
@@ -82,12 +122,17 @@ int tide__handle_submit(tide__handle *h, tide__op_kind kind, void *buf, size_t l
 }
 
 /* Arguments every operation checks: a live handle of the right family, a buffer unless empty. */
-static int check_io(const tide__handle *h, const void *buf, size_t len, tide_future **out) {
-  if (h == NULL || out == NULL || (buf == NULL && len > 0))
+static int check_args(const tide__handle *h, const void *buf, size_t len) {
+  if (h == NULL || (buf == NULL && len > 0))
     return TIDE_EINVAL;
   if (h->closing || h->loop->closing)
     return TIDE_ECLOSED;
   return 0;
+}
+
+/* The same for the future forms, which also need somewhere to put the future. */
+static int check_io(const tide__handle *h, const void *buf, size_t len, tide_future **out) {
+  return out == NULL ? TIDE_EINVAL : check_args(h, buf, len);
 }
 
 int tide__await_value(tide_future *f, void **value) {
@@ -110,20 +155,34 @@ static int in_task(const tide__handle *h) {
   return h != NULL && tide_in_task(h->loop);
 }
 
+/* The task forms of the stream operations run a task op on the task's own stack: no pooled op,
+ * no future, and no switch when the data is already there (core/task_internal.h). The op
+ * counts in h->ops like any other, so a close while it is pending frees h only after it. */
+static int await_task_op(tide__handle *h, tide__op_kind kind, void *buf, size_t len,
+                         tide__op_finish_fn finish, size_t *bytes) {
+  tide__op op = {.loop = h->loop,
+                 .fd = h->fd,
+                 .kind = kind,
+                 .buf = buf,
+                 .len = len,
+                 .finish = finish,
+                 .owner = h};
+  h->ops++;
+  intptr_t result = tide__task_await_op(&op);
+  if (bytes != NULL)
+    *bytes = result >= 0 ? (size_t)result : 0;
+  return result >= 0 ? 0 : (int)result;
+}
+
 /* ---- streams ------------------------------------------------------------------------------- */
 
 int tide__stream_new(tide_loop *loop, tide__fd fd, tide__handle_kind kind, tide_stream **out) {
-  tide_stream *s = malloc(sizeof *s);
-  if (s == NULL)
-    return TIDE_ENOMEM;
-  int err = tide__handle_open(&s->h, loop, fd, kind);
-  if (err != 0) {
-    free(s);
+  tide__handle *h;
+  int err = tide__handle_open(loop, fd, kind, &h);
+  if (err != 0)
     return err;
-  }
-  s->write_queued = 0;
+  tide_stream *s = (tide_stream *)h;
   s->high_water = DEFAULT_HIGH_WATER;
-  s->waiters = NULL;
   *out = s;
   return 0;
 }
@@ -142,9 +201,8 @@ int tide_stream_read(tide_stream *s, void *buf, size_t len, size_t *nread) {
     *nread = 0;
   if (!stream_ok(s) || !in_task(&s->h))
     return TIDE_EINVAL;
-  tide_future *f;
-  int err = tide_stream_read_future(s, buf, len, &f);
-  return err != 0 ? err : tide__await_bytes(f, nread);
+  int err = check_args(&s->h, buf, len);
+  return err != 0 ? err : await_task_op(&s->h, TIDE__OP_READ, buf, len, op_finished, nread);
 }
 
 int tide_stream_read_exactly_future(tide_stream *s, void *buf, size_t len, tide_future **out) {
@@ -157,9 +215,8 @@ int tide_stream_read_exactly(tide_stream *s, void *buf, size_t len, size_t *nrea
     *nread = 0;
   if (!stream_ok(s) || !in_task(&s->h))
     return TIDE_EINVAL;
-  tide_future *f;
-  int err = tide_stream_read_exactly_future(s, buf, len, &f);
-  return err != 0 ? err : tide__await_bytes(f, nread);
+  int err = check_args(&s->h, buf, len);
+  return err != 0 ? err : await_task_op(&s->h, TIDE__OP_READ_EXACT, buf, len, op_finished, nread);
 }
 
 /* -- the write queue and its high-water mark -- */
@@ -215,20 +272,35 @@ int tide_stream_write_future(tide_stream *s, const void *buf, size_t len, tide_f
   return err != 0 ? err : submit_write(s, TIDE__OP_WRITE, (void *)(uintptr_t)buf, len, len, out);
 }
 
-int tide_stream_writev_future(tide_stream *s, const tide_iobuf *bufs, size_t count,
-                              tide_future **out) {
-  int err = stream_ok(s) ? check_io(&s->h, bufs, count, out) : TIDE_EINVAL;
+/* Checks a vectored write's buffers and sums their lengths. */
+static int check_writev(tide_stream *s, const tide_iobuf *bufs, size_t count, size_t *total) {
+  int err = check_args(&s->h, bufs, count);
   if (err != 0)
     return err;
-  size_t total = 0;
+  *total = 0;
   for (size_t i = 0; i < count; i++) {
     if (bufs[i].base == NULL && bufs[i].len > 0)
       return TIDE_EINVAL;
-    total += bufs[i].len;
+    *total += bufs[i].len;
   }
   /* tide_iobuf and tide__iov have the same members; the public one is const-correct. */
   _Static_assert(sizeof(tide_iobuf) == sizeof(tide__iov), "tide_iobuf layout");
-  return submit_write(s, TIDE__OP_WRITEV, (void *)(uintptr_t)bufs, count, total, out);
+  return 0;
+}
+
+int tide_stream_writev_future(tide_stream *s, const tide_iobuf *bufs, size_t count,
+                              tide_future **out) {
+  size_t total = 0;
+  int err = !stream_ok(s) || out == NULL ? TIDE_EINVAL : check_writev(s, bufs, count, &total);
+  return err != 0 ? err
+                  : submit_write(s, TIDE__OP_WRITEV, (void *)(uintptr_t)bufs, count, total, out);
+}
+
+/* The task form of a write: counted in the write queue like a future-form one. */
+static int await_task_write(tide_stream *s, tide__op_kind kind, void *buf, size_t len,
+                            size_t bytes) {
+  s->write_queued += bytes;
+  return await_task_op(&s->h, kind, buf, len, write_finished, NULL);
 }
 
 size_t tide_stream_write_queue_size(const tide_stream *s) {
@@ -281,20 +353,20 @@ int tide_stream_write(tide_stream *s, const void *buf, size_t len) {
   if (!stream_ok(s) || !in_task(&s->h))
     return TIDE_EINVAL;
   int err = s->h.closing ? TIDE_ECLOSED : wait_below_high_water(s);
-  tide_future *f;
   if (err == 0)
-    err = tide_stream_write_future(s, buf, len, &f);
-  return err != 0 ? err : tide__await_bytes(f, NULL);
+    err = check_args(&s->h, buf, len);
+  return err != 0 ? err : await_task_write(s, TIDE__OP_WRITE, (void *)(uintptr_t)buf, len, len);
 }
 
 int tide_stream_writev(tide_stream *s, const tide_iobuf *bufs, size_t count) {
   if (!stream_ok(s) || !in_task(&s->h))
     return TIDE_EINVAL;
   int err = s->h.closing ? TIDE_ECLOSED : wait_below_high_water(s);
-  tide_future *f;
+  size_t total = 0;
   if (err == 0)
-    err = tide_stream_writev_future(s, bufs, count, &f);
-  return err != 0 ? err : tide__await_bytes(f, NULL);
+    err = check_writev(s, bufs, count, &total);
+  return err != 0 ? err
+                  : await_task_write(s, TIDE__OP_WRITEV, (void *)(uintptr_t)bufs, count, total);
 }
 
 int tide_stream_shutdown_future(tide_stream *s, tide_future **out) {
@@ -456,14 +528,14 @@ static intptr_t accept_finished(tide__op *op, intptr_t result) {
   (void)op_finished(op, 0);
   if (result < 0)
     return result;
-  tide_stream *s = malloc(sizeof *s);
+  tide_stream *s = tide__pool_get(&loop->handle_pool);
   if (s == NULL) {
     (void)tide__backend_detach(loop->backend, (tide__fd)result);
     tide__fd_close((tide__fd)result);
     return TIDE_ENOMEM;
   }
-  *s = (tide_stream){.h = {.loop = loop, .fd = (tide__fd)result, .kind = (uint8_t)kind},
-                     .high_water = DEFAULT_HIGH_WATER};
+  init_handle(&s->h, loop, (tide__fd)result, kind);
+  s->high_water = DEFAULT_HIGH_WATER;
   return (intptr_t)s;
 }
 
@@ -485,6 +557,27 @@ int tide_listener_accept(tide_listener *l, tide_stream **out) {
 
 int tide_listener_close(tide_listener *l) {
   return l ? tide__handle_close(&l->h) : TIDE_EINVAL;
+}
+
+/* ---- closing what the user left open ------------------------------------------------------ */
+
+size_t tide__handles_close_all(tide_loop *loop) {
+  static const char *const kind_names[] = {"TCP stream", "Unix stream", "pipe stream", "listener",
+                                           "UDP socket"};
+  size_t counts[5] = {0};
+  size_t total = 0;
+  while (loop->open_handles != NULL) {
+    tide__handle *h = loop->open_handles;
+    counts[h->kind]++;
+    total++;
+    (void)tide__handle_close(h); /* unlinks it */
+  }
+  for (size_t k = 0; k < 5; k++) {
+    if (counts[k] > 0)
+      tide__loop_log(loop, TIDE_LOG_WARN, "loop closed with %zu %s(s) never closed; closed now",
+                     counts[k], kind_names[k]);
+  }
+  return total;
 }
 
 /* ---- UDP ----------------------------------------------------------------------------------- */

@@ -18,16 +18,22 @@ typedef enum tide__handle_kind {
   TIDE__HANDLE_UDP
 } tide__handle_kind;
 
-/* What every handle starts with. The handle's memory is freed when it is closing and its last op
- * has completed (at once on readiness backends, whose detach completes the ops synchronously). */
-typedef struct tide__handle {
+/* What every handle starts with. Handles come from their loop's handle pool (one slot size for
+ * every kind: a stream's, the largest), so steady state allocates nothing. The memory goes back
+ * when the handle is closing and its last op has completed (at once on readiness backends, whose
+ * detach completes the ops synchronously). Until its user closes it, a handle is on its loop's
+ * list of open handles, which tide_loop_close reports and closes. */
+typedef struct tide__handle tide__handle;
+struct tide__handle {
   tide_loop *loop;
+  tide__handle *open_prev; /* the loop's list of handles not yet closed */
+  tide__handle *open_next;
   tide__fd fd;
   uint32_t ops; /* submitted, not yet completed */
   uint8_t kind; /* tide__handle_kind */
   uint8_t closing;
   uint8_t child_kind; /* listeners: the kind of the streams they accept (TCP or UNIX) */
-} tide__handle;
+};
 
 /* A task waiting in tide_stream_drain (or a task-form write) for the write queue to go below the
  * high-water mark. Lives on that task's stack; linked into its stream until the task resumes. */
@@ -63,8 +69,18 @@ int tide__stream_new(tide_loop *loop, tide__fd fd, tide__handle_kind kind, tide_
 int tide__stream_connect(tide_stream *s, const struct sockaddr *addr, uint32_t addrlen,
                          tide_future **out);
 
-/* Attaches fd to the backend and initialises h (allocated by the caller with `size` bytes). */
-int tide__handle_open(tide__handle *h, tide_loop *loop, tide__fd fd, tide__handle_kind kind);
+/* Takes a handle from the loop's pool, attaches fd to the backend and puts the handle on the
+ * loop's open list. Returns 0, TIDE_ECLOSED, TIDE_ENOMEM or the attach's error; on failure fd is
+ * left to the caller, untouched but for its non-blocking flag. The kind-specific members after
+ * the tide__handle are zeroed. */
+int tide__handle_open(tide_loop *loop, tide__fd fd, tide__handle_kind kind, tide__handle **out);
+
+/* The size of the loop's handle pool slots (the largest handle), for tide_loop_new. */
+size_t tide__handle_size(void);
+
+/* Closes every handle its user left open (tide_loop_close), warning through the loop's log hook
+ * with the count of each kind. Returns how many there were. */
+size_t tide__handles_close_all(tide_loop *loop);
 
 /* Closes a handle (see tide_stream_close): cancels its ops, closes fd, frees it when it is safe.
  * Returns TIDE_EINVAL if it is already closing. */

@@ -3,6 +3,7 @@
 
 #include "core/future_internal.h"
 #include "core/loop_internal.h"
+#include "core/task_internal.h"
 #include "tide/error.h"
 
 static void request_cancel(tide_future *f, void *arg) {
@@ -46,6 +47,11 @@ void tide__op_complete(tide__op *op, intptr_t result) {
   loop->pending_ops--;
   if (op->finish != NULL)
     result = op->finish(op, result);
+  if (f == NULL) {
+    op->result = result;
+    tide__task_op_done(op);
+    return;
+  }
   if (result >= 0)
     tide_future_resolve(f, (void *)result);
   else

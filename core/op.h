@@ -62,7 +62,11 @@ typedef intptr_t (*tide__op_finish_fn)(tide__op *op, intptr_t result);
 struct tide__op {
   tide__op *next; /* the backend's queue link (per-descriptor queue in the reactor) */
   tide_loop *loop;
-  tide_future *future; /* settled by tide__op_complete; the op holds one reference */
+  /* Settled by tide__op_complete; the op holds one reference. NULL for a task op: one that lives
+   * on the stack of the task awaiting it (tide__task_await_op, core/task_internal.h), which
+   * stays suspended until the op completes, so the op's memory is valid exactly as long as a
+   * pooled op's would be. Backends see no difference. */
+  tide_future *future;
   tide__fd fd;
   tide__op_kind kind;
   uint32_t flags; /* backend-private state bits */
@@ -73,6 +77,8 @@ struct tide__op {
   uint32_t addrlen; /* its length (in), or its capacity in and the address's length out */
   tide__op_finish_fn finish; /* NULL: settle with the backend's result as is */
   void *owner;               /* the handle the op belongs to, for `finish` */
+  struct tide__task *task;   /* task ops: the awaiting task until completion, then NULL */
+  intptr_t result;           /* task ops: the result, once completed */
 
   /* The backend's own per-op state (an OVERLAPPED for IOCP), so that no backend allocates. */
   struct tide__backend_op backend;
@@ -91,7 +97,7 @@ void tide__op_submit(tide__op *op);
 
 /* Called by backends (loop thread only) when the op is done: `result` is the byte count or a
  * TIDE_E* code (TIDE_ECANCELED after a cancel that won the race). Runs the finish hook, settles
- * the future and frees the op. */
+ * the future and frees the op (a task op: stores the result and wakes its task). */
 void tide__op_complete(tide__op *op, intptr_t result);
 
 /* Reads a byte count or error out of an op future's resolved value (see tide__op_complete). */

@@ -2,8 +2,10 @@
  *
  * Objects are carved from chunks that grow geometrically and are handed back to an intrusive free
  * list, so after warm-up getting and putting an object is a pointer swap and steady state
- * allocates nothing (DESIGN.md principle 6). Chunks are freed only when the pool is destroyed
- * with its loop. Single-threaded, like the loop that owns it. */
+ * allocates nothing (DESIGN.md principle 6). A chunk is carved lazily, one object per get once
+ * the free list is empty, so the part of a fresh chunk not yet handed out is never written and
+ * costs no resident memory (the OS maps pages on first touch). Chunks are freed only when the
+ * pool is destroyed with its loop. Single-threaded, like the loop that owns it. */
 #ifndef TIDE_POOL_H
 #define TIDE_POOL_H
 
@@ -16,6 +18,8 @@ typedef struct tide__pool {
   size_t object_size;       /* rounded up to a multiple of max_align_t's alignment */
   size_t next_chunk_count;  /* objects in the next chunk allocated; doubles up to a cap */
   size_t live;              /* objects handed out and not yet put back */
+  unsigned char *carve;     /* the newest chunk's first object never handed out */
+  unsigned char *carve_end; /* the end of that chunk */
   tide__pool_chunk *chunks; /* every chunk, for destroy */
 } tide__pool;
 

@@ -5,15 +5,23 @@
  * never switches directly into another task, so there is exactly one place (resume) that enters
  * a task and one (suspend) that leaves it, and the loop always knows which task is running.
  *
- * A finished task cannot free the stack it is running on: it settles its future, marks itself
- * done and switches away for the last time; resume, back on the loop's stack, returns the stack
- * to the loop's cache and drops the task's own reference to its future. */
+ * A task's record (tide__task, its future inside) lives at the top of its own stack,
+ * so the stack goes back to the loop's cache when the future's last reference goes
+ * (tide__task_free). A finished task cannot free the stack it is running on anyway: it settles
+ * its future, marks itself done and switches away for the last time; resume, back on the loop's
+ * stack, moves it to the loop's list of finished tasks and drops the task's own reference to its
+ * future, which frees it unless someone else still holds the future.
+ *
+ * The task forms of I/O wait for an op on the task's stack rather than for a future
+ * (tide__task_await_op): the op records its task, and its completion reschedules the task. */
 #include <assert.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/loop_internal.h"
+#include "core/op.h"
 #include "core/sys/clock.h"
 #include "core/task_internal.h"
 #include "tide/error.h"
@@ -21,7 +29,11 @@
 enum {
   DEFAULT_STACK_SIZE = 64 * 1024,
   /* Stacks of the default size kept for reuse per loop; beyond this, finished tasks unmap them. */
-  STACK_CACHE_LIMIT = 1024
+  STACK_CACHE_LIMIT = 1024,
+  /* Task ops in a row that may complete without suspending before the task yields once: long
+   * enough that a busy connection's reads and writes rarely pay a switch, short enough that
+   * other tasks and the loop's poll are never kept waiting for long. */
+  SYNC_RUN_LIMIT = 32
 };
 
 void tide_task_options_init(tide_task_options *opts) {
@@ -32,7 +44,7 @@ void tide_task_options_init(tide_task_options *opts) {
 }
 
 const char *tide_task_name(const tide_future *f) {
-  return f != NULL && f->kind == TIDE__FUTURE_TASK ? ((const tide__task *)f)->name : NULL;
+  return f != NULL && f->kind == TIDE__FUTURE_TASK ? tide__task_of(f)->name : NULL;
 }
 
 int tide_in_task(const tide_loop *loop) {
@@ -41,30 +53,36 @@ int tide_in_task(const tide_loop *loop) {
 
 /* ---- stacks ---------------------------------------------------------------------------- */
 
+/* Bytes at the top of every task's stack that hold the task record itself (see tide_spawn). */
+enum { RECORD_BYTES = (sizeof(tide__task) + 63) / 64 * 64 };
+
 static int take_stack(tide_loop *loop, size_t size, tide__stack *out) {
   if (size == DEFAULT_STACK_SIZE && loop->stack_cache_count > 0) {
     *out = loop->stack_cache[--loop->stack_cache_count];
     return 0;
   }
-  return tide__stack_alloc(out, size);
+  if (size > SIZE_MAX - RECORD_BYTES)
+    return TIDE_ENOMEM;
+  return tide__stack_alloc(out, size + RECORD_BYTES);
 }
 
-static void give_back_stack(tide_loop *loop, tide__stack *stack) {
-  if (stack->size == DEFAULT_STACK_SIZE && loop->stack_cache_count < STACK_CACHE_LIMIT) {
+/* `stack` is a copy: the original lives inside the stack being given back. */
+static void give_back_stack(tide_loop *loop, tide__stack stack, int default_size) {
+  if (default_size && loop->stack_cache_count < STACK_CACHE_LIMIT) {
     if (loop->stack_cache_count == loop->stack_cache_capacity) {
       size_t capacity = loop->stack_cache_capacity ? loop->stack_cache_capacity * 2 : 16;
       tide__stack *cache = realloc(loop->stack_cache, capacity * sizeof *cache);
       if (cache == NULL) {
-        tide__stack_free(stack);
+        tide__stack_free(&stack);
         return;
       }
       loop->stack_cache = cache;
       loop->stack_cache_capacity = capacity;
     }
-    loop->stack_cache[loop->stack_cache_count++] = *stack;
+    loop->stack_cache[loop->stack_cache_count++] = stack;
     return;
   }
-  tide__stack_free(stack);
+  tide__stack_free(&stack);
 }
 
 void tide__task_stacks_destroy(tide_loop *loop) {
@@ -78,24 +96,45 @@ void tide__task_stacks_destroy(tide_loop *loop) {
   tide__context_fini_current(&loop->scheduler);
 }
 
-/* ---- the live list ---------------------------------------------------------------------- */
+/* ---- the task lists ---------------------------------------------------------------------- */
 
-static void link_live(tide_loop *loop, tide__task *t) {
+/* Unfinished tasks are on loop->live_tasks (close cancels them, dumps list them); finished tasks
+ * whose future is still referenced are on loop->done_tasks (close frees their stacks). */
+static void link_task(tide__task **list, tide__task *t) {
   t->live_prev = NULL;
-  t->live_next = loop->live_tasks;
-  if (loop->live_tasks)
-    loop->live_tasks->live_prev = t;
-  loop->live_tasks = t;
+  t->live_next = *list;
+  if (*list)
+    (*list)->live_prev = t;
+  *list = t;
 }
 
-static void unlink_live(tide_loop *loop, tide__task *t) {
+static void unlink_task(tide__task **list, tide__task *t) {
   if (t->live_prev)
     t->live_prev->live_next = t->live_next;
   else
-    loop->live_tasks = t->live_next;
+    *list = t->live_next;
   if (t->live_next)
     t->live_next->live_prev = t->live_prev;
   t->live_prev = t->live_next = NULL;
+}
+
+void tide__task_free(tide_future *f) {
+  tide__task *t = tide__task_of(f);
+  tide_loop *loop = t->loop;
+  unlink_task(&loop->done_tasks, t);
+  give_back_stack(loop, t->stack, t->default_stack); /* frees t: it lives in that stack */
+}
+
+size_t tide__tasks_free_done(tide_loop *loop) {
+  size_t count = 0;
+  while (loop->done_tasks != NULL) {
+    tide__task *t = loop->done_tasks;
+    unlink_task(&loop->done_tasks, t);
+    tide__stack stack = t->stack;
+    tide__stack_free(&stack);
+    count++;
+  }
+  return count;
 }
 
 /* ---- entering and leaving a task -------------------------------------------------------- */
@@ -103,9 +142,9 @@ static void unlink_live(tide_loop *loop, tide__task *t) {
 /* Back on the loop's stack after the task's last switch: frees what the task no longer needs. */
 static void reap(tide__task *t) {
   tide_loop *loop = t->loop;
-  unlink_live(loop, t);
-  give_back_stack(loop, &t->stack);
-  tide_future_release(&t->future); /* the task's own reference; may free t */
+  unlink_task(&loop->live_tasks, t);
+  link_task(&loop->done_tasks, t);
+  tide_future_release(&t->future); /* the task's own reference; may free t and its stack */
 }
 
 static void resume(tide__task *t) {
@@ -131,6 +170,7 @@ static void resume(tide__task *t) {
 
 /* Inside the task: hands the CPU back to the loop until something resumes the task. */
 static void suspend(tide__task *t) {
+  t->sync_run = 0;
   t->state = TIDE__TASK_SUSPENDED;
   t->suspended_at = t->loop->now;
   tide__context_switch(&t->context, &t->loop->scheduler);
@@ -200,8 +240,16 @@ int tide__task_stop_reason(const tide__task *t) {
 }
 
 void tide__task_interrupt(tide__task *t) {
-  if (t->state == TIDE__TASK_SUSPENDED && t->awaiting != NULL)
+  if (t->state != TIDE__TASK_SUSPENDED)
+    return;
+  if (t->awaiting != NULL)
     tide_future_cancel(t->awaiting);
+  else if (t->awaiting_op != NULL && !t->op_cancel_sent) {
+    /* Once per op: a second stop (a deadline after a cancel) must not ask a backend that
+     * completes cancellations later to cancel the same op twice. */
+    t->op_cancel_sent = 1;
+    tide__backend_cancel(t->loop->backend, t->awaiting_op);
+  }
 }
 
 static void cancel_task(tide_future *f, void *arg) {
@@ -244,15 +292,17 @@ int tide_spawn(tide_loop *loop, tide_task_fn fn, void *arg, const tide_task_opti
     opts = &defaults;
   }
   size_t stack_size = opts->stack_size ? opts->stack_size : DEFAULT_STACK_SIZE;
-  tide__task *t = tide__pool_get(&loop->task_pool);
-  if (t == NULL)
-    return TIDE_ENOMEM;
-  memset(t, 0, sizeof *t);
-  int err = take_stack(loop, stack_size, &t->stack);
-  if (err != 0) {
-    tide__pool_put(&loop->task_pool, t);
+  /* The task record lives at the top of its own stack, above the frames: it costs no memory of
+   * its own (its page is the stack's first, touched anyway) and goes when the task's future is
+   * released (tide__task_free). */
+  tide__stack stack;
+  int err = take_stack(loop, stack_size, &stack);
+  if (err != 0)
     return err;
-  }
+  tide__task *t = (tide__task *)((char *)stack.base + stack.size - RECORD_BYTES);
+  memset(t, 0, sizeof *t);
+  t->stack = stack;
+  t->default_stack = stack_size == DEFAULT_STACK_SIZE;
   tide__future_init(&t->future, loop, TIDE__FUTURE_TASK);
   t->future.label = t->name;
   copy_name(t->name, sizeof t->name, opts->name ? opts->name : "task");
@@ -260,9 +310,9 @@ int tide_spawn(tide_loop *loop, tide_task_fn fn, void *arg, const tide_task_opti
   t->fn = fn;
   t->arg = arg;
   t->state = TIDE__TASK_CREATED;
-  tide__context_make(&t->context, t->stack.base, t->stack.size, task_entry, t);
+  tide__context_make(&t->context, stack.base, stack.size - RECORD_BYTES, task_entry, t);
   tide_future_set_canceller(&t->future, cancel_task, t);
-  link_live(loop, t);
+  link_task(&loop->live_tasks, t);
   t->step.fn = task_step;
   t->step.arg = t;
   t->step.pooled = 0;
@@ -278,7 +328,7 @@ int tide_await(tide_future *f, void **value) {
   if (f == NULL)
     return TIDE_EINVAL;
   tide__task *t = f->loop->current_task;
-  if (t == NULL || (tide__task *)f == t)
+  if (t == NULL || f == &t->future)
     return TIDE_EINVAL; /* not in a task of f's loop, or a task awaiting itself */
   if (f->state == TIDE_FUTURE_PENDING) {
     if (tide__task_stop_reason(t) != 0)
@@ -296,6 +346,45 @@ int tide_await(tide_future *f, void **value) {
   int reason = tide__task_stop_reason(t);
   /* The wait ended because of the stop only if the future was cancelled; a future that completed
    * anyway keeps its real result, and the stop waits for the next await. */
+  if (reason != 0 && rc == TIDE_ECANCELED)
+    return deliver(t, reason);
+  return rc;
+}
+
+void tide__task_op_done(tide__op *op) {
+  tide__task *t = op->task;
+  op->task = NULL;
+  /* A task suspended on the op resumes in a later tick, never inside the completion (which may
+   * run inside the backend's walk of a queue). A task still inside tide__task_await_op's submit
+   * sees op->task cleared and goes on without suspending. */
+  if (t->awaiting_op == op)
+    tide__loop_schedule(t->loop, &t->step);
+}
+
+/* tide__task_stop_reason without the call when nothing can stop the task: the common case,
+ * checked twice per I/O operation. */
+static int stop_reason(const tide__task *t) {
+  return t->cancel_pending || t->scopes != NULL ? tide__task_stop_reason(t) : 0;
+}
+
+intptr_t tide__task_await_op(tide__op *op) {
+  tide__task *t = op->loop->current_task;
+  assert(t != NULL && op->future == NULL);
+  op->task = t;
+  tide__op_submit(op);
+  if (op->task != NULL && stop_reason(t) != 0)
+    tide__backend_cancel(t->loop->backend, op);
+  if (op->task != NULL) {
+    t->awaiting_op = op;
+    t->op_cancel_sent = 0;
+    suspend(t);
+    t->awaiting_op = NULL;
+  } else if (++t->sync_run >= SYNC_RUN_LIMIT) {
+    tide__loop_schedule(t->loop, &t->step);
+    suspend(t);
+  }
+  intptr_t rc = op->result;
+  int reason = stop_reason(t);
   if (reason != 0 && rc == TIDE_ECANCELED)
     return deliver(t, reason);
   return rc;
@@ -352,7 +441,9 @@ int tide_loop_dump_tasks(tide_loop *loop, FILE *out) {
     if (t->state == TIDE__TASK_SUSPENDED) {
       fprintf(out, " %.3f s", (double)(now - t->suspended_at) / 1e9);
       const char *awaited_task = tide_task_name(t->awaiting);
-      if (t->awaiting == NULL)
+      if (t->awaiting_op != NULL)
+        fprintf(out, " awaiting I/O");
+      else if (t->awaiting == NULL)
         fprintf(out, " in a yield");
       else if (awaited_task != NULL)
         fprintf(out, " awaiting task '%s'", awaited_task);
@@ -385,9 +476,10 @@ size_t tide__tasks_destroy_remaining(tide_loop *loop) {
     tide__loop_log(loop, TIDE_LOG_WARN,
                    "task '%s' destroyed while pending: it did not finish after cancellation",
                    t->name);
-    unlink_live(loop, t);
+    unlink_task(&loop->live_tasks, t);
     tide__context_destroy(&t->context); /* before its stack: with fibers, frees the fiber */
-    tide__stack_free(&t->stack);
+    tide__stack stack = t->stack;       /* the record lives on that stack: copy it out first */
+    tide__stack_free(&stack);
     count++;
   }
   return count;

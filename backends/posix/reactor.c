@@ -354,19 +354,35 @@ static void run_writes(tide__backend *b, int fd) {
   }
 }
 
+/* An op with nothing queued ahead of it, on a direction presumed ready (the usual write, and a
+ * read soon after data arrived), is performed here at once: what run_reads/run_writes would do
+ * for it, without the queue round trip. Accepts take the general path (the EMFILE dance). */
 int tide__backend_submit(tide__backend *b, tide__op *op) {
   fd_state *fs = state_of(b, op->fd);
   if (fs == NULL)
     return TIDE_EBADF;
-  if (is_read_side(op->kind)) {
-    push(&fs->reads, op);
-    if (fs->reads.head == op)
-      run_reads(b, (int)op->fd);
+  int read_side = is_read_side(op->kind);
+  op_queue *q = read_side ? &fs->reads : &fs->writes;
+  uint8_t *ready = read_side ? &fs->readable : &fs->writable;
+  if (q->head != NULL || !*ready) {
+    push(q, op); /* behind the others, or waiting for readiness */
     return 0;
   }
-  push(&fs->writes, op);
-  if (fs->writes.head == op)
-    run_writes(b, (int)op->fd);
+  if (op->kind == TIDE__OP_ACCEPT) {
+    push(q, op);
+    run_reads(b, (int)op->fd);
+    return 0;
+  }
+  intptr_t result = 0;
+  tide__io_target t = target_of(fs, (int)op->fd);
+  tide__io_outcome outcome =
+      read_side ? tide__io_try_read(&t, op, &result) : tide__io_try_write(&t, op, &result);
+  if (outcome != TIDE__IO_DONE)
+    *ready = 0;
+  if (outcome == TIDE__IO_WAIT)
+    push(q, op);
+  else
+    tide__op_complete(op, result);
   return 0;
 }
 

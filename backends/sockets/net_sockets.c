@@ -184,7 +184,6 @@ static int open_listener(tide_loop *loop, const struct sockaddr *addr, socklen_t
   int err = tide__net_socket(addr->sa_family, SOCK_STREAM, &fd);
   if (err != 0)
     return err;
-  tide_listener *l = NULL;
   if (child == TIDE__HANDLE_TCP)
     err = set_bind_options(fd, addr->sa_family, opts->reuse_address && TIDE__LISTENER_REUSEADDR,
                            opts->reuse_port, opts->ipv6_only);
@@ -192,15 +191,14 @@ static int open_listener(tide_loop *loop, const struct sockaddr *addr, socklen_t
     err = last_error();
   if (err == 0 && listen(TIDE__SOCK(fd), opts->backlog > 0 ? opts->backlog : SOMAXCONN) != 0)
     err = last_error();
-  if (err == 0 && (l = malloc(sizeof *l)) == NULL)
-    err = TIDE_ENOMEM;
+  tide__handle *h = NULL;
   if (err == 0)
-    err = tide__handle_open(&l->h, loop, fd, TIDE__HANDLE_LISTENER);
+    err = tide__handle_open(loop, fd, TIDE__HANDLE_LISTENER, &h);
   if (err != 0) {
-    free(l);
     tide__fd_close(fd);
     return err;
   }
+  tide_listener *l = (tide_listener *)h;
   l->h.child_kind = (uint8_t)child;
   *out = l;
   return 0;
@@ -336,23 +334,20 @@ int tide_udp_bind(tide_loop *loop, const struct sockaddr *addr, const tide_udp_o
   int err = tide__net_socket(addr->sa_family, SOCK_DGRAM, &fd);
   if (err != 0)
     return err;
-  tide_udp *u = NULL;
   err =
       set_bind_options(fd, addr->sa_family, opts->reuse_address, opts->reuse_port, opts->ipv6_only);
   if (err == 0 && bind(TIDE__SOCK(fd), addr, inet_len(addr)) != 0)
     err = last_error();
   if (err == 0)
     err = tide__net_udp_prepare(fd, 0);
-  if (err == 0 && (u = malloc(sizeof *u)) == NULL)
-    err = TIDE_ENOMEM;
+  tide__handle *h = NULL;
   if (err == 0)
-    err = tide__handle_open(&u->h, loop, fd, TIDE__HANDLE_UDP);
+    err = tide__handle_open(loop, fd, TIDE__HANDLE_UDP, &h);
   if (err != 0) {
-    free(u);
     tide__fd_close(fd);
     return err;
   }
-  *out = u;
+  *out = (tide_udp *)h;
   return 0;
 }
 

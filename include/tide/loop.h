@@ -80,8 +80,11 @@ int tide_loop_wake(tide_loop *loop);
 /* Closes the loop and frees it with everything it owns. Pending operations are cancelled and
  * settle (TIDE_ECANCELED) before their memory is reused; ready callbacks (including those the
  * cancellations produce) run until none is left; then whatever is still outstanding is reported
- * through the log hook (armed timers, futures never released) and detached or freed. Using a
- * future or timer of a closed loop afterwards is undefined, which is why it is reported.
+ * through the log hook (armed timers, futures never released) and detached or freed. Streams,
+ * listeners and UDP sockets (tide/net.h) the user never closed are reported with their count and
+ * closed as tide_stream_close would (their descriptors are closed, their memory freed), since
+ * nothing could close them after the loop is gone. Using a future, timer or handle of a closed
+ * loop afterwards is undefined, which is why it is reported.
  * Returns 0, TIDE_EINVAL (NULL), or TIDE_EBUSY (called while the loop runs; nothing changes). */
 int tide_loop_close(tide_loop *loop);
 

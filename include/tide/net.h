@@ -33,7 +33,9 @@
  *
  * Handles belong to one loop and are used on its thread only. Closing a handle cancels its pending
  * operations (each settles, TIDE_ECANCELED unless it had moved data) and frees the handle once
- * they have settled; a handle never closed is reported when its loop closes.
+ * they have settled; a handle never closed is reported when its loop closes, and closed then
+ * (see tide_loop_close). Handles come from a per-loop pool, so accepting and closing connections
+ * allocates nothing once the pool has grown to the peak number of open handles.
  */
 #ifndef TIDE_NET_H
 #define TIDE_NET_H
