@@ -123,12 +123,14 @@ function(tide_resolve_backend out_var)
   set(TIDE_BACKEND_INCLUDE_DIR ${PROJECT_SOURCE_DIR}/${include_dir} PARENT_SCOPE)
   set(TIDE_BACKEND_LIBS ${libs} PARENT_SCOPE)
   # The OS shims every backend's core needs (the executor's are chosen in TideExecutor.cmake).
+  # errno_map.c maps errno everywhere (the C runtime's on Windows); errno_map_win32.c adds the
+  # Win32 and Winsock codes.
   if(WIN32)
-    set(TIDE_SYS_SOURCES core/sys/clock_win32.c core/sys/errno_map_win32.c
+    set(TIDE_SYS_SOURCES core/sys/clock_win32.c core/sys/errno_map.c core/sys/errno_map_win32.c
         core/sys/gai_error_win32.c core/sys/mutex_win32.c PARENT_SCOPE)
   else()
-    set(TIDE_SYS_SOURCES core/sys/clock_posix.c core/sys/errno_map_posix.c
-        core/sys/gai_error_posix.c core/sys/mutex_posix.c PARENT_SCOPE)
+    set(TIDE_SYS_SOURCES core/sys/clock_posix.c core/sys/errno_map.c core/sys/gai_error_posix.c
+        core/sys/mutex_posix.c PARENT_SCOPE)
   endif()
   set(${out_var} ${backend} PARENT_SCOPE)
 endfunction()

@@ -58,7 +58,7 @@ struct tide_loop {
 
 /* Formats a message and sends it to the loop's log hook. */
 void tide__loop_log(tide_loop *loop, tide_log_level level, const char *format, ...)
-#if defined(__MINGW32__) /* C99 conversions: CMake selects mingw's stdio (__USE_MINGW_ANSI_STDIO) */
+#if defined(__MINGW32__) && !defined(__clang__) /* mingw C99 stdio; clang has no gnu_printf */
     __attribute__((format(gnu_printf, 3, 4)))
 #elif defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

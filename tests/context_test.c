@@ -360,17 +360,7 @@ TIDE_TEST(context, callee_saved_integer_and_float_registers_survive_switches) {
  * state), so this test is x86-64 only. */
 
 #if defined(__x86_64__)
-#define MXCSR_ROUND_MASK 0x6000u
-#define MXCSR_ROUND_UP 0x4000u
-#define MXCSR_ROUND_ZERO 0x6000u
-#define FPUCW_ROUND_MASK 0x0c00u
-#define FPUCW_ROUND_UP 0x0800u
-#define FPUCW_ROUND_ZERO 0x0c00u
-
-struct fp_modes {
-  unsigned mxcsr_round;
-  unsigned fpucw_round;
-};
+#include "fp_modes.h"
 
 static const struct fp_modes fpm_steps[] = {
     {MXCSR_ROUND_UP, FPUCW_ROUND_UP},     /* both differ from main's */
@@ -383,31 +373,6 @@ static const struct fp_modes fpm_steps[] = {
 static tide__context fpm_main, fpm_fiber;
 static struct fp_modes fpm_fiber_started_with;
 static struct fp_modes fpm_fiber_saw[FPM_STEPS], fpm_main_saw[FPM_STEPS];
-
-static unsigned get_mxcsr(void) {
-  unsigned v;
-  __asm__ volatile("stmxcsr %0" : "=m"(v));
-  return v;
-}
-static void set_mxcsr(unsigned v) {
-  __asm__ volatile("ldmxcsr %0" : : "m"(v));
-}
-static unsigned short get_fpucw(void) {
-  unsigned short v;
-  __asm__ volatile("fnstcw %0" : "=m"(v));
-  return v;
-}
-static void set_fpucw(unsigned short v) {
-  __asm__ volatile("fldcw %0" : : "m"(v));
-}
-static struct fp_modes get_modes(void) {
-  struct fp_modes m = {get_mxcsr() & MXCSR_ROUND_MASK, get_fpucw() & FPUCW_ROUND_MASK};
-  return m;
-}
-static void set_modes(struct fp_modes m) {
-  set_mxcsr((get_mxcsr() & ~MXCSR_ROUND_MASK) | m.mxcsr_round);
-  set_fpucw((unsigned short)((get_fpucw() & ~FPUCW_ROUND_MASK) | m.fpucw_round));
-}
 
 static void fpm_entry(void *arg) {
   (void)arg;

@@ -10,6 +10,7 @@
 
 #include "core/executor/bridge.h"
 #include "executor_scale.h"
+#include "executor_util.h"
 #include "harness.h"
 
 static int64_t wall_ns(void) {
@@ -23,40 +24,9 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-static tide_executor *new_executor(unsigned workers, unsigned blocking_max, int64_t spin_ns) {
-  tide_executor_options o;
-  tide_executor_options_init(&o);
-  o.workers = workers;
-  o.blocking_max = blocking_max;
-  o.spin_ns = spin_ns;
-  tide_executor *ex = NULL;
-  CHECK_OK(tide_executor_new(&ex, &o));
-  CHECK(ex != NULL);
-  return ex;
-}
-
-/* Waits (bounded) until *flag becomes nonzero; fails the test after `ms`. */
-static void await_flag(atomic_int *flag, int ms, const char *what) {
-  int64_t deadline = wall_ns() + (int64_t)ms * 1000000;
-  while (atomic_load(flag) == 0) {
-    if (wall_ns() > deadline)
-      TIDE_TEST_FAIL("timed out after %d ms waiting for %s", ms, what);
-    sched_yield();
-  }
-}
-
-static void *return_arg(void *arg) {
-  return arg;
-}
-
 static void *add_one(void *arg) {
   atomic_fetch_add((atomic_long *)arg, 1);
   return NULL;
-}
-
-static void *set_flag(void *arg) {
-  atomic_store((atomic_int *)arg, 1);
-  return arg;
 }
 
 /* Spins until the gate opens. */

@@ -9,10 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "harness.h"
-
-enum { MS = 1000000 };
-#define SECOND_NS INT64_C(1000000000)
+#include "timer_util.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -21,52 +18,6 @@ static int64_t mono_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * SECOND_NS + ts.tv_nsec;
 }
-
-/* Counts what the loop reports, so that a test can assert it reported nothing (or something). */
-typedef struct log_capture {
-  int warnings;
-  char last[512];
-} log_capture;
-
-static void capture_log(void *user, tide_log_level level, const char *message) {
-  log_capture *c = user;
-  if (level >= TIDE_LOG_WARN)
-    c->warnings++;
-  snprintf(c->last, sizeof c->last, "%s", message);
-}
-
-static tide_loop *new_loop(log_capture *cap) {
-  tide_loop_options opts;
-  tide_loop_options_init(&opts);
-  if (cap != NULL) {
-    memset(cap, 0, sizeof *cap);
-    opts.log = capture_log;
-    opts.log_user = cap;
-  }
-  tide_loop *loop = NULL;
-  CHECK_OK(tide_loop_new(&loop, &opts));
-  CHECK(loop != NULL);
-  return loop;
-}
-
-static void close_loop_quietly(tide_loop *loop, const log_capture *cap) {
-  CHECK_OK(tide_loop_close(loop));
-  if (cap != NULL && cap->warnings != 0)
-    TIDE_TEST_FAIL("the loop reported %d warning(s) at close, last: %s", cap->warnings, cap->last);
-}
-
-/* Runs tide_loop_run and checks it ran out of work within a sanity bound. */
-static void run_to_completion(tide_loop *loop, int64_t bound_ns) {
-  int64_t t0 = mono_ns();
-  CHECK_RC(0, tide_loop_run(loop));
-  int64_t took = mono_ns() - t0;
-  if (took > bound_ns)
-    TIDE_TEST_FAIL("tide_loop_run took %lld ms, sanity bound %lld ms", (long long)(took / MS),
-                   (long long)(bound_ns / MS));
-}
-
-/* The current tick number, for callbacks to record when they ran; advanced by run_ticks. */
-static int current_tick;
 
 /* Runs ticks with tide_loop_run_once until no work is left or `max` ticks; returns the count. */
 static int run_ticks(tide_loop *loop, int max, int64_t timeout_ns) {
@@ -80,41 +31,6 @@ static int run_ticks(tide_loop *loop, int max, int64_t timeout_ns) {
       break;
   }
   return n;
-}
-
-/* A record of one timer's firings. */
-typedef struct fire_record {
-  tide_loop *loop;
-  tide_timer timer;
-  int64_t delay;     /* as passed to start */
-  int64_t start_now; /* tide_now when it was started */
-  int fires;
-  int64_t fired_now;  /* tide_now at the last firing */
-  int64_t fired_mono; /* CLOCK_MONOTONIC at the last firing */
-  int fired_tick;     /* current_tick at the last firing */
-  int was_active;     /* tide_timer_is_active inside the callback */
-  int stop_after;     /* > 0: stop the timer from its callback after this many firings */
-} fire_record;
-
-static void record_fire(tide_timer *t, void *arg) {
-  fire_record *r = arg;
-  CHECK(t == &r->timer);
-  r->fires++;
-  r->fired_now = tide_now(r->loop);
-  r->fired_mono = mono_ns();
-  r->fired_tick = current_tick;
-  r->was_active = tide_timer_is_active(t);
-  if (r->stop_after > 0 && r->fires >= r->stop_after)
-    CHECK_OK(tide_timer_stop(r->loop, t));
-}
-
-static void start_record(tide_loop *loop, fire_record *r, int64_t delay, int64_t repeat) {
-  r->loop = loop;
-  r->delay = delay;
-  CHECK_OK(tide_timer_init(&r->timer, record_fire, r));
-  r->start_now = tide_now(loop);
-  CHECK_OK(tide_timer_start(loop, &r->timer, delay, repeat));
-  CHECK(tide_timer_is_active(&r->timer));
 }
 
 /* An order log shared by the callbacks of one test. */
@@ -155,7 +71,7 @@ static void log_order_cb(tide_timer *t, void *arg) {
 TIDE_TEST(timer, equal_deadlines_fire_in_start_order) {
   enum { N = 64 };
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   static tide_timer timers[N];
   order_reset(N);
   /* The cached clock does not move between these starts, so all deadlines are equal. Start in a
@@ -181,7 +97,7 @@ TIDE_TEST(timer, equal_deadlines_fire_in_start_order) {
 
 TIDE_TEST(timer, restarting_moves_a_timer_behind_equal_deadlines) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_timer a, b, c;
   order_reset(3);
   CHECK_OK(tide_timer_init(&a, log_order_cb, (void *)(intptr_t)0));
@@ -220,7 +136,7 @@ static void start_second_from_callback(tide_timer *t, void *arg) {
 
 TIDE_TEST(timer, zero_delay_timer_started_from_callback_fires_in_a_later_tick) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   chain c;
   memset(&c, 0, sizeof c);
   c.loop = loop;
@@ -256,7 +172,7 @@ static void restart_self(tide_timer *t, void *arg) {
 
 TIDE_TEST(timer, self_restarting_zero_delay_timer_fires_once_per_tick) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   self_restart s = {.loop = loop};
   CHECK_OK(tide_timer_init(&s.timer, restart_self, &s));
   CHECK_OK(tide_timer_start(loop, &s.timer, 0, 0));
@@ -289,7 +205,7 @@ static void count_per_tick(tide_timer *t, void *arg) {
 
 TIDE_TEST(timer, tiny_repeat_interval_fires_at_most_once_per_tick) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   per_tick p = {0, 0, 0};
   tide_timer t;
   CHECK_OK(tide_timer_init(&t, count_per_tick, &p));
@@ -328,7 +244,7 @@ static void stop_odd_ones(tide_timer *t, void *arg) {
 TIDE_TEST(timer, callback_stopping_a_timer_due_in_the_same_round_prevents_it) {
   enum { N = 101 };
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   static tide_timer timers[N];
   g_stopper = (stopper){.loop = loop, .victims = timers, .n_victims = N};
   /* All due in the same round (equal deadlines); timer 0 fires first and stops every odd one,
@@ -365,7 +281,7 @@ static void restart_b(tide_timer *t, void *arg) {
 
 TIDE_TEST(timer, callback_restarting_a_due_timer_defers_it_to_a_later_tick) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   restarter r;
   memset(&r, 0, sizeof r);
   r.loop = loop;
@@ -383,31 +299,12 @@ TIDE_TEST(timer, callback_restarting_a_due_timer_defers_it_to_a_later_tick) {
 
 /* ---- repeat and reset ------------------------------------------------------------------- */
 
-typedef struct repeat_log {
-  tide_loop *loop;
-  tide_timer timer;
-  int64_t fired_now[16];
-  int fires;
-  int stop_after;
-  int active_in_cb;
-} repeat_log;
-
-static void log_repeat(tide_timer *t, void *arg) {
-  repeat_log *r = arg;
-  if (r->fires < 16)
-    r->fired_now[r->fires] = tide_now(r->loop);
-  r->fires++;
-  r->active_in_cb &= tide_timer_is_active(t);
-  if (r->fires >= r->stop_after)
-    CHECK_OK(tide_timer_stop(r->loop, t));
-}
-
 TIDE_TEST(timer, repeat_with_huge_interval_does_not_overflow) {
   /* A repeat interval near INT64_MAX means "practically never again"; computing the next
    * deadline must saturate instead of overflowing a signed integer (undefined behaviour, which
    * the sanitizer build turns into a failure). */
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   per_tick p = {0, 0, 0};
   tide_timer t;
   CHECK_OK(tide_timer_init(&t, count_per_tick, &p));
@@ -456,7 +353,7 @@ static void on_activity(tide_timer *t, void *arg) {
 
 TIDE_TEST(timer, reset_postpones_the_idle_timeout) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   idle_conn c;
   memset(&c, 0, sizeof c);
   c.loop = loop;
@@ -477,7 +374,7 @@ TIDE_TEST(timer, reset_postpones_the_idle_timeout) {
 
 TIDE_TEST(timer, reset_keeps_the_repeat_interval) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   repeat_log r;
   memset(&r, 0, sizeof r);
   r.loop = loop;
@@ -514,7 +411,7 @@ static void count_fire(tide_timer *t, void *arg) {
 
 TIDE_TEST(timer, stop_of_an_inactive_timer_is_a_noop) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   int fired = 0;
   tide_timer t;
   CHECK_OK(tide_timer_init(&t, count_fire, &fired));
@@ -541,7 +438,7 @@ TIDE_TEST(timer, stop_of_an_inactive_timer_is_a_noop) {
 
 TIDE_TEST(timer, stop_before_the_deadline_prevents_firing) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_timer t;
   CHECK_OK(tide_timer_init(&t, never_called, NULL));
   CHECK_OK(tide_timer_start(loop, &t, 0, 0));
@@ -552,7 +449,7 @@ TIDE_TEST(timer, stop_before_the_deadline_prevents_firing) {
 
 TIDE_TEST(timer, invalid_arguments_give_einval) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_timer t;
   CHECK_RC(TIDE_EINVAL, tide_timer_init(NULL, never_called, NULL));
   CHECK_RC(TIDE_EINVAL, tide_timer_init(&t, NULL, NULL));
@@ -591,7 +488,7 @@ TIDE_TEST(timer, invalid_arguments_give_einval) {
 
 TIDE_TEST(timer, uninitialised_timer_gives_einval) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_timer *t = calloc(1, sizeof *t); /* zero-filled, never passed to tide_timer_init */
   CHECK(t != NULL);
   CHECK_RC(TIDE_EINVAL, tide_timer_start(loop, t, 0, 0));
@@ -611,7 +508,7 @@ TIDE_TEST(timer, uninitialised_timer_gives_einval) {
 
 TIDE_TEST(timer, init_of_an_inactive_timer_replaces_its_callback) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   int first = 0, second = 0;
   tide_timer t;
   CHECK_OK(tide_timer_init(&t, count_fire, &first));
@@ -629,8 +526,8 @@ TIDE_TEST(timer, init_of_an_inactive_timer_replaces_its_callback) {
 
 TIDE_TEST(timer, timer_active_on_another_loop_gives_einval) {
   log_capture cap_a, cap_b;
-  tide_loop *a = new_loop(&cap_a);
-  tide_loop *b = new_loop(&cap_b);
+  tide_loop *a = new_loop_capturing(&cap_a);
+  tide_loop *b = new_loop_capturing(&cap_b);
   /* Loop b has timers of its own, so the stray timer's index is in range of b's heap. */
   enum { NB = 8 };
   tide_timer others[NB];
@@ -666,7 +563,7 @@ TIDE_TEST(timer, timer_active_on_another_loop_gives_einval) {
 
 TIDE_TEST(timer, keepalive_zero_lets_run_return) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_timer t;
   CHECK_OK(tide_timer_init(&t, never_called, NULL));
   CHECK_OK(tide_timer_start(loop, &t, 10 * SECOND_NS, 0));
@@ -690,7 +587,7 @@ TIDE_TEST(timer, keepalive_zero_lets_run_return) {
 
 TIDE_TEST(timer, housekeeping_timer_runs_while_other_work_keeps_the_loop) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   int housekeeping = 0;
   tide_timer hk;
   CHECK_OK(tide_timer_init(&hk, count_fire, &housekeeping));
@@ -727,7 +624,7 @@ static void on_sleep_done(tide_future *f, void *arg) {
 
 TIDE_TEST(timer, sleep_future_resolves_after_its_delay) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   sleep_watch w = {.loop = loop};
   tide_loop_update_time(loop);
   int64_t start = tide_now(loop);
@@ -753,7 +650,7 @@ TIDE_TEST(timer, sleep_futures_settle_in_deadline_order) {
   enum { N = 5 };
   static const int64_t delays[N] = {4 * MS, 1 * MS, 3 * MS, 1 * MS, 0};
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   sleep_watch w[N];
   tide_future *f[N];
   memset(w, 0, sizeof w);
@@ -778,7 +675,7 @@ TIDE_TEST(timer, sleep_futures_settle_in_deadline_order) {
 
 TIDE_TEST(timer, sleep_future_cancel_gives_ecanceled_and_releases_the_loop) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   sleep_watch w = {.loop = loop};
   tide_future *f = NULL;
   CHECK_OK(tide_sleep_future(loop, 10 * SECOND_NS, &f));
@@ -800,7 +697,7 @@ TIDE_TEST(timer, sleep_future_cancel_gives_ecanceled_and_releases_the_loop) {
 
 TIDE_TEST(timer, sleep_future_released_unawaited_still_fires_and_frees) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_future *f = NULL;
   CHECK_OK(tide_sleep_future(loop, 1 * MS, &f));
   tide_future_release(f); /* the producer keeps its own reference until it fires */
@@ -812,7 +709,7 @@ TIDE_TEST(timer, sleep_future_released_unawaited_still_fires_and_frees) {
 
 TIDE_TEST(timer, close_cancels_a_pending_sleep_future) {
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   sleep_watch w = {.loop = loop};
   tide_future *f = NULL;
   CHECK_OK(tide_sleep_future(loop, 10 * SECOND_NS, &f));
@@ -829,7 +726,7 @@ TIDE_TEST(timer, close_after_sleep_future_settled_by_its_owner_returns) {
    * instead of asking a settled future to cancel over and over (a hang: CTest's timeout then
    * fails the test). */
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_future *f = NULL;
   CHECK_OK(tide_sleep_future(loop, 10 * SECOND_NS, &f));
   CHECK_OK(tide_future_resolve(f, NULL));
@@ -863,7 +760,7 @@ static void many_fire(tide_timer *t, void *arg) {
 TIDE_TEST(timer, many_random_timers_all_fire_in_deadline_order) {
   enum { N = 100000 };
   log_capture cap;
-  tide_loop *loop = new_loop(&cap);
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_timer *timers = calloc(N, sizeof *timers);
   g_many = (many){.loop = loop};
   g_many.deadline_of = calloc(N, sizeof *g_many.deadline_of);

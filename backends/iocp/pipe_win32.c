@@ -1,4 +1,5 @@
-/* backends/iocp/pipe_win32.c — tide_pipe_open on Windows: a pair of overlapped named-pipe ends.
+/* backends/iocp/pipe_win32.c — the pipes of tide_pipe_open on Windows: a pair of overlapped
+ * named-pipe ends (tide__net_pipe; net_sockets.c wraps them as streams).
  *
  * Windows pitfalls handled here:
  *  - CreatePipe makes anonymous pipes that cannot do overlapped I/O, so a completion port would
@@ -14,6 +15,7 @@
  *    the reader sees end of file once the writer closed; a writer whose reader closed gets
  *    TIDE_EPIPE. */
 #include "backends/iocp/iocp.h"
+#include "backends/sockets/sockets.h"
 
 #include <stdio.h>
 
@@ -24,7 +26,7 @@
 
 enum { PIPE_BUFFER = 64 * 1024 };
 
-static int create_pair(tide_loop *loop, HANDLE *read_end, HANDLE *write_end) {
+int tide__net_pipe(tide_loop *loop, tide__fd fds[2]) {
   wchar_t name[96];
   unsigned serial = loop->backend->pipe_serial++;
   _snwprintf(name, sizeof name / sizeof name[0], L"\\\\.\\pipe\\tide-%lu-%p-%u",
@@ -45,34 +47,7 @@ static int create_pair(tide_loop *loop, HANDLE *read_end, HANDLE *write_end) {
     CloseHandle(server);
     return err;
   }
-  *read_end = server;
-  *write_end = client;
-  return 0;
-}
-
-int tide_pipe_open(tide_loop *loop, tide_stream **read_end, tide_stream **write_end) {
-  if (loop == NULL || read_end == NULL || write_end == NULL)
-    return TIDE_EINVAL;
-  if (loop->closing)
-    return TIDE_ECLOSED;
-  /* Initialised although create_pair sets both on success: gcc -O2 cannot see that. */
-  HANDLE r = INVALID_HANDLE_VALUE, w = INVALID_HANDLE_VALUE;
-  int err = create_pair(loop, &r, &w);
-  if (err != 0)
-    return err;
-  tide_stream *rs = NULL;
-  err = tide__stream_new(loop, (tide__fd)r, TIDE__HANDLE_PIPE, &rs);
-  if (err != 0) {
-    CloseHandle(r);
-    CloseHandle(w);
-    return err;
-  }
-  err = tide__stream_new(loop, (tide__fd)w, TIDE__HANDLE_PIPE, write_end);
-  if (err != 0) {
-    (void)tide_stream_close(rs);
-    CloseHandle(w);
-    return err;
-  }
-  *read_end = rs;
+  fds[0] = (tide__fd)server;
+  fds[1] = (tide__fd)client;
   return 0;
 }

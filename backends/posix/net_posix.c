@@ -72,28 +72,13 @@ int tide__net_udp_prepare(tide__fd fd, int connected) {
 
 /* ---- pipes and wrapped descriptors --------------------------------------------------------- */
 
-int tide_pipe_open(tide_loop *loop, tide_stream **read_end, tide_stream **write_end) {
-  if (loop == NULL || read_end == NULL || write_end == NULL)
-    return TIDE_EINVAL;
-  if (loop->closing)
-    return TIDE_ECLOSED;
-  int fds[2];
-  if (tide__pipe_open(fds) != 0)
+int tide__net_pipe(tide_loop *loop, tide__fd fds[2]) {
+  (void)loop;
+  int p[2];
+  if (tide__pipe_open(p) != 0)
     return last_error();
-  tide_stream *r = NULL;
-  int err = tide__stream_new(loop, fds[0], TIDE__HANDLE_PIPE, &r);
-  if (err != 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return err;
-  }
-  err = tide__stream_new(loop, fds[1], TIDE__HANDLE_PIPE, write_end);
-  if (err != 0) {
-    (void)tide_stream_close(r);
-    close(fds[1]);
-    return err;
-  }
-  *read_end = r;
+  fds[0] = p[0];
+  fds[1] = p[1];
   return 0;
 }
 

@@ -1,7 +1,8 @@
 /* backends/sockets/net_sockets.c — the part of tide/net.h that is plain BSD sockets, shared by
  * POSIX and Winsock: addresses, listeners, connecting, socket options, UDP and multicast. Each
- * platform's half (backends/posix/net_posix.c, backends/iocp/net_win32.c) supplies the hooks of
- * sockets.h (creating a socket, the last error, ...) plus pipes and wrapped descriptors.
+ * platform's half (backends/posix/net_posix.c, backends/iocp/net_win32.c and pipe_win32.c)
+ * supplies the hooks of sockets.h (creating a socket or a pipe, the last error, ...) plus wrapped
+ * descriptors. tide_pipe_open is here too: only the creation of the OS pipe differs.
  * Everything that waits is an op (core/net.c); everything here returns at once.
  *
  * Pitfalls handled here:
@@ -102,29 +103,27 @@ uint16_t tide_addr_port(const struct sockaddr *addr) {
   return 0;
 }
 
-/* Abstract names ('@') exist on Linux only; elsewhere the NUL would start an ordinary path. */
-static int unix_path_supported(const char *path) {
-#if defined(__linux__)
-  (void)path;
-  return 1;
-#else
-  return path[0] != '@';
+/* Fills a sockaddr_un from a path ('@' prefix: abstract) and stores its length in *len. Returns
+ * 0, TIDE_ENOTSUP for an abstract name off Linux (elsewhere the NUL would start an ordinary
+ * path), or TIDE_EINVAL for an empty or too long path. */
+static int unix_addr(const char *path, struct sockaddr_un *un, socklen_t *len) {
+#if !defined(__linux__)
+  if (path[0] == '@')
+    return TIDE_ENOTSUP;
 #endif
-}
-
-/* Fills a sockaddr_un from a path ('@' prefix: abstract). Returns its length, or 0 if too long. */
-static socklen_t unix_addr(const char *path, struct sockaddr_un *un) {
   memset(un, 0, sizeof *un);
   un->sun_family = AF_UNIX;
   size_t n = strlen(path);
   if (n == 0 || n >= sizeof un->sun_path)
-    return 0;
+    return TIDE_EINVAL;
   memcpy(un->sun_path, path, n);
   if (path[0] == '@') {
     un->sun_path[0] = '\0';
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+  } else {
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
   }
-  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+  return 0;
 }
 
 int tide__net_name(tide__fd fd, int peer, struct sockaddr_storage *out) {
@@ -215,12 +214,11 @@ int tide_unix_listen(tide_loop *loop, const char *path, const tide_listen_option
                      tide_listener **out) {
   if (loop == NULL || path == NULL || out == NULL)
     return TIDE_EINVAL;
-  if (!unix_path_supported(path))
-    return TIDE_ENOTSUP;
   struct sockaddr_un un;
-  socklen_t len = unix_addr(path, &un);
-  if (len == 0)
-    return TIDE_EINVAL;
+  socklen_t len = 0;
+  int err = unix_addr(path, &un, &len);
+  if (err != 0)
+    return err;
   return open_listener(loop, (const struct sockaddr *)&un, len, opts, TIDE__HANDLE_UNIX, out);
 }
 
@@ -261,12 +259,11 @@ int tide_tcp_connect_future(tide_loop *loop, const struct sockaddr *addr, tide_f
 int tide_unix_connect_future(tide_loop *loop, const char *path, tide_future **out) {
   if (loop == NULL || path == NULL || out == NULL)
     return TIDE_EINVAL;
-  if (!unix_path_supported(path))
-    return TIDE_ENOTSUP;
   struct sockaddr_un un;
-  socklen_t len = unix_addr(path, &un);
-  if (len == 0)
-    return TIDE_EINVAL;
+  socklen_t len = 0;
+  int err = unix_addr(path, &un, &len);
+  if (err != 0)
+    return err;
   /* The address is read by connect() during this call (the socket's queue is empty and it is
    * presumed writable), so a local is fine here. */
   return connect_socket(loop, (const struct sockaddr *)&un, len, TIDE__HANDLE_UNIX, out);
@@ -307,6 +304,36 @@ int tide_stream_local_address(const tide_stream *s, struct sockaddr_storage *out
 
 int tide_stream_peer_address(const tide_stream *s, struct sockaddr_storage *out) {
   return stream_name(s, 1, out);
+}
+
+/* ---- pipes ------------------------------------------------------------------------------------
+ */
+
+/* The OS pipe comes from each platform's tide__net_pipe; wrapping its ends is the same on all. */
+int tide_pipe_open(tide_loop *loop, tide_stream **read_end, tide_stream **write_end) {
+  if (loop == NULL || read_end == NULL || write_end == NULL)
+    return TIDE_EINVAL;
+  if (loop->closing)
+    return TIDE_ECLOSED;
+  tide__fd fds[2];
+  int err = tide__net_pipe(loop, fds);
+  if (err != 0)
+    return err;
+  tide_stream *r = NULL;
+  err = tide__stream_new(loop, fds[0], TIDE__HANDLE_PIPE, &r);
+  if (err != 0) {
+    tide__fd_close(fds[0]);
+    tide__fd_close(fds[1]);
+    return err;
+  }
+  err = tide__stream_new(loop, fds[1], TIDE__HANDLE_PIPE, write_end);
+  if (err != 0) {
+    (void)tide_stream_close(r);
+    tide__fd_close(fds[1]);
+    return err;
+  }
+  *read_end = r;
+  return 0;
 }
 
 /* ---- UDP ----------------------------------------------------------------------------------- */

@@ -53,6 +53,11 @@ int tide__net_set_keepalive_idle(tide__fd fd, int seconds);
  * datagram sockets report ICMP errors differently (Windows). Returns 0 or a TIDE_E* code. */
 int tide__net_udp_prepare(tide__fd fd, int connected);
 
+/* Creates the OS pipe behind tide_pipe_open: fds[0] its read end, fds[1] its write end, ready
+ * for the backend (non-blocking and close-on-exec on POSIX; overlapped, non-inheritable
+ * named-pipe ends on Windows). Returns 0 or a TIDE_E* code (TIDE_EMFILE, ...). */
+int tide__net_pipe(tide_loop *loop, tide__fd fds[2]);
+
 /* The socket's local (peer: 0) or remote (peer: 1) address. Returns 0 or the OS error. */
 int tide__net_name(tide__fd fd, int peer, struct sockaddr_storage *out);
 

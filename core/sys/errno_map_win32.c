@@ -1,12 +1,8 @@
-/* core/sys/errno_map_win32.c — the C runtime's errno, Win32 ERROR_* and Winsock WSAE* codes to
- * TIDE_E*.
+/* core/sys/errno_map_win32.c — Win32 ERROR_* and Winsock WSAE* codes to TIDE_E*.
  *
  * Windows has three error spaces and tide meets all of them:
- *  - errno, set by the C runtime (malloc, _open, ...). The values below 43 are the historic
- *    Unix ones; the POSIX names the CRT added later (ECONNRESET, EWOULDBLOCK, ...) are numbered
- *    100 and up and, unlike on Linux, EWOULDBLOCK (140) differs from EAGAIN (11) and EOPNOTSUPP
- *    (130) from ENOTSUP (129). No CRT call tide makes sets the socket ones, but mapping them
- *    costs nothing and keeps the function total.
+ *  - errno, set by the C runtime (malloc, _open, ...): mapped by the table every platform shares,
+ *    in errno_map.c.
  *  - Win32 codes (GetLastError, and the status of a completed overlapped operation as
  *    GetQueuedCompletionStatusEx / GetOverlappedResult report it). An overlapped socket operation
  *    completes with the NT status translated to a Win32 code, not a WSAE* code: a reset
@@ -18,86 +14,15 @@
  *    WSA_NOT_ENOUGH_MEMORY, WSA_INVALID_PARAMETER, WSA_OPERATION_ABORTED, WSA_IO_PENDING) are
  *    aliases of Win32 codes and are covered by those.
  *
- * The numbers are spelled with the SDK's names; <windows.h>, <winsock2.h> and <errno.h> are the
- * only inputs, so this compiles with mingw-w64 and MSVC alike. */
+ * The numbers are spelled with the SDK's names; <windows.h> and <winsock2.h> are the only inputs,
+ * so this compiles with mingw-w64 and MSVC alike. */
 #include "errno_map.h"
 
 /* winsock2.h must come before windows.h, or windows.h drags in the old winsock.h. */
 #include <winsock2.h>
 #include <windows.h>
 
-#include <errno.h>
-
 #include "tide/error.h"
-
-int tide__err_from_errno(int errnum) {
-  /* Pairs that are equal on some C runtimes and distinct on others: ifs, not case labels. */
-  if (errnum == EAGAIN || errnum == EWOULDBLOCK)
-    return TIDE_EAGAIN;
-  if (errnum == ENOTSUP || errnum == EOPNOTSUPP)
-    return TIDE_ENOTSUP;
-  switch (errnum) {
-    case 0:
-      return TIDE_OK;
-    case EINVAL:
-      return TIDE_EINVAL;
-    case ENOMEM:
-      return TIDE_ENOMEM;
-    case ECANCELED:
-      return TIDE_ECANCELED;
-    case ETIMEDOUT:
-      return TIDE_ETIMEDOUT;
-    case EALREADY:
-      return TIDE_EALREADY;
-    case EBUSY:
-      return TIDE_EBUSY;
-    case EIO:
-      return TIDE_EIO;
-    case EBADF:
-      return TIDE_EBADF;
-    case EPIPE:
-      return TIDE_EPIPE;
-    case ECONNRESET:
-      return TIDE_ECONNRESET;
-    case ECONNREFUSED:
-      return TIDE_ECONNREFUSED;
-    case ECONNABORTED:
-      return TIDE_ECONNABORTED;
-    case ENOTCONN:
-      return TIDE_ENOTCONN;
-    case EDESTADDRREQ:
-      return TIDE_ENOTCONN;
-    case EADDRINUSE:
-      return TIDE_EADDRINUSE;
-    case EADDRNOTAVAIL:
-      return TIDE_EADDRNOTAVAIL;
-    case EAFNOSUPPORT:
-      return TIDE_EAFNOSUPPORT;
-    case ENETUNREACH:
-      return TIDE_ENETUNREACH;
-    case EHOSTUNREACH:
-      return TIDE_EHOSTUNREACH;
-    case EMSGSIZE:
-      return TIDE_EMSGSIZE;
-    case EMFILE:
-      return TIDE_EMFILE;
-    case ENFILE:
-      return TIDE_ENFILE;
-    case EACCES:
-    case EPERM:
-      return TIDE_EACCES;
-    case ENOENT:
-      return TIDE_ENOENT;
-    case ENOSYS:
-      return TIDE_ENOTSUP;
-    case ERANGE:
-      return TIDE_ERANGE;
-    case ENOSPC:
-      return TIDE_ENOSPC;
-    default:
-      return TIDE_EUNKNOWN;
-  }
-}
 
 int tide__err_from_win32(unsigned long code) {
   switch (code) {

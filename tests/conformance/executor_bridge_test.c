@@ -8,39 +8,9 @@
 #include <stdint.h>
 
 #include "executor_scale.h"
+#include "executor_util.h"
 #include "harness.h"
 #include "platform.h"
-
-static tide_executor *new_executor(unsigned workers, unsigned blocking_max, int64_t spin_ns) {
-  tide_executor_options o;
-  tide_executor_options_init(&o);
-  o.workers = workers;
-  o.blocking_max = blocking_max;
-  o.spin_ns = spin_ns;
-  tide_executor *ex = NULL;
-  CHECK_OK(tide_executor_new(&ex, &o));
-  CHECK(ex != NULL);
-  return ex;
-}
-
-/* Waits (bounded) until *flag becomes nonzero; fails the test after `ms`. */
-static void await_flag(atomic_int *flag, int ms, const char *what) {
-  int64_t deadline = plat_mono_ns() + (int64_t)ms * 1000000;
-  while (atomic_load(flag) == 0) {
-    if (plat_mono_ns() > deadline)
-      TIDE_TEST_FAIL("timed out after %d ms waiting for %s", ms, what);
-    plat_yield_thread();
-  }
-}
-
-static void *return_arg(void *arg) {
-  return arg;
-}
-
-static void *set_flag(void *arg) {
-  atomic_store((atomic_int *)arg, 1);
-  return arg;
-}
 
 static void *sleep_20ms(void *arg) {
   plat_sleep_ms(20);

@@ -1,14 +1,18 @@
-/* tests/conformance/net_util.h — what the networking tests share: a loop whose warnings fail
- * the test, a main task run to completion under a time bound, a descriptor (handle) count taken
- * before and after every test (nothing may leak), and a few servers written as tasks.
+/* tests/conformance/net_util.h — what the networking tests share: a main task run to completion
+ * on a fresh loop under a time bound (the loop's warnings fail the test), a loop driven until a
+ * future settles, a descriptor (handle) count taken before and after every test (nothing may
+ * leak), a connected pair of TCP streams, and a few servers written as tasks.
  *
  * Traffic goes to 127.0.0.1 / ::1 only, and names are never looked up beyond "localhost". */
 #ifndef TIDE_TESTS_NET_UTIL_H
 #define TIDE_TESTS_NET_UTIL_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "harness.h"
+#include "log_capture.h"
 #include "platform.h"
 
 #define MS INT64_C(1000000)
@@ -20,22 +24,6 @@ static inline int64_t net_mono_ns(void) {
 
 static inline int net_count_fds(void) {
   return plat_count_handles();
-}
-
-/* Waits (bounded) until no name-lookup thread ("tide-dns") is left, where thread names can be
- * read: lookups that run on detached threads may still be exiting after they delivered (or
- * dropped) their result, and valgrind would report their thread-local storage if the process
- * ended first. */
-static inline void net_wait_for_workers(void) {
-  int64_t give_up = net_mono_ns() + 5 * SECOND_NS;
-  for (;;) {
-    int n = plat_count_threads_named("tide-dns");
-    if (n <= 0)
-      return;
-    if (net_mono_ns() > give_up)
-      TIDE_TEST_FAIL("%d lookup thread(s) still running 5 s after the test", n);
-    plat_sleep_ms(1);
-  }
 }
 
 /* Set by NET_SKIP inside a test's main task; net_run ends the test as skipped once the loop is
@@ -50,16 +38,11 @@ static const char *net_skip_reason;
     return 0;                                                                                      \
   } while (0)
 
-typedef struct net_log {
-  int warnings;
-  char last[512];
-} net_log;
-
-static inline void net_capture_log(void *user, tide_log_level level, const char *message) {
-  net_log *c = user;
-  if (level >= TIDE_LOG_WARN)
-    c->warnings++;
-  snprintf(c->last, sizeof c->last, "%s", message);
+/* Runs the loop until `f` settles (bounded: fails the test after about 10 s of ticks). */
+static inline void net_run_until(tide_loop *loop, tide_future *f) {
+  for (int i = 0; i < 1000 && !tide_future_done(f); i++)
+    CHECK(tide_loop_run_once(loop, 10 * MS) >= 0);
+  CHECK(tide_future_done(f));
 }
 
 /* Runs main_fn(loop, arg) as a task on a fresh loop until it finishes (at most `limit_s`
@@ -67,13 +50,8 @@ static inline void net_capture_log(void *user, tide_log_level level, const char 
  * descriptor leaked. */
 static inline void net_run(tide_task_fn main_fn, void *arg, int limit_s) {
   int fds_before = net_count_fds();
-  net_log cap = {0, ""};
-  tide_loop_options opts;
-  tide_loop_options_init(&opts);
-  opts.log = net_capture_log;
-  opts.log_user = &cap;
-  tide_loop *loop;
-  CHECK_OK(tide_loop_new(&loop, &opts));
+  log_capture cap;
+  tide_loop *loop = new_loop_capturing(&cap);
   tide_future *task;
   CHECK_OK(tide_spawn(loop, main_fn, arg, NULL, &task));
   int64_t give_up = net_mono_ns() + limit_s * SECOND_NS;
@@ -89,10 +67,7 @@ static inline void net_run(tide_task_fn main_fn, void *arg, int limit_s) {
   /* Let fire-and-forget helpers (servers finishing their close) settle. */
   for (int i = 0; i < 100 && tide_loop_alive(loop); i++)
     CHECK(tide_loop_run_once(loop, 10 * MS) >= 0);
-  CHECK_OK(tide_loop_close(loop));
-  if (cap.warnings != 0)
-    TIDE_TEST_FAIL("the loop reported %d warning(s), last: %s", cap.warnings, cap.last);
-  net_wait_for_workers();
+  close_loop_quietly(loop, &cap);
   CHECK_EQ(fds_before, net_count_fds());
   if (net_skip_reason != NULL)
     TIDE_SKIP("%s", net_skip_reason);
@@ -155,6 +130,23 @@ static inline int net_echo_server(tide_loop *loop, void *arg, void **result) {
 static inline tide_stream *net_connect(tide_loop *loop, const struct sockaddr_storage *addr) {
   tide_stream *s = NULL;
   CHECK_OK(tide_tcp_connect(loop, (const struct sockaddr *)addr, &s));
+  CHECK(s != NULL);
+  return s;
+}
+
+/* Connects a client to `l` (listening at addr) and accepts it, inside a task: returns the
+ * accepted side and stores the client side in *client. The accept is posted before the connect,
+ * so that a completion backend has it waiting when the connection arrives. */
+static inline tide_stream *net_accept_pair(tide_loop *loop, tide_listener *l,
+                                           const struct sockaddr_storage *addr,
+                                           tide_stream **client) {
+  tide_future *accepting;
+  CHECK_OK(tide_listener_accept_future(l, &accepting));
+  *client = net_connect(loop, addr);
+  void *v = NULL;
+  CHECK_OK(tide_await(accepting, &v));
+  tide_future_release(accepting);
+  tide_stream *s = tide_io_stream(v);
   CHECK(s != NULL);
   return s;
 }

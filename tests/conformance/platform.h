@@ -57,10 +57,6 @@ long plat_pid(void);
  * that it is not mistaken for a leak. */
 int plat_count_handles(void);
 
-/* The number of live threads whose name starts with `prefix`, or -1 where thread names cannot be
- * read (then callers have nothing to wait for). */
-int plat_count_threads_named(const char *prefix);
-
 /* Path of a Unix domain socket unique to this process and `tag`, in the temporary directory;
  * writes it into buf (size bytes) and removes any stale file of that name. */
 void plat_unix_socket_path(char *buf, size_t size, const char *tag);

@@ -89,57 +89,26 @@ long plat_pid(void) {
   return (long)getpid();
 }
 
-/* Counts the entries of a directory listing this process's descriptors, or -1 without one. */
-static int count_fd_dir(const char *path) {
-  DIR *d = opendir(path);
-  if (d == NULL)
-    return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] != '.')
-      n++;
-  }
-  closedir(d);
-  return n - 1; /* the directory stream's own descriptor */
-}
-
 int plat_count_handles(void) {
-  int n = count_fd_dir("/proc/self/fd");
-  if (n < 0)
-    n = count_fd_dir("/dev/fd");
-  if (n >= 0)
-    return n;
-  /* No listing: probe every descriptor below the limit. */
+  /* Linux lists the descriptors in /proc/self/fd. Elsewhere no listing can be trusted (FreeBSD's
+   * /dev/fd shows only 0-2 without fdescfs), so every descriptor below the limit is probed. */
+  DIR *d = opendir("/proc/self/fd");
+  if (d != NULL) {
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (e->d_name[0] != '.')
+        n++;
+    }
+    closedir(d);
+    return n - 1; /* the directory stream's own descriptor */
+  }
   long max = sysconf(_SC_OPEN_MAX);
   if (max <= 0 || max > 65536)
     max = 65536;
-  n = 0;
+  int n = 0;
   for (int fd = 0; fd < max; fd++)
     n += fcntl(fd, F_GETFD) != -1;
-  return n;
-}
-
-int plat_count_threads_named(const char *prefix) {
-  DIR *d = opendir("/proc/self/task");
-  if (d == NULL)
-    return -1;
-  size_t len = strlen(prefix);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
-      continue;
-    char path[300], comm[32] = "";
-    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-      continue; /* the thread exited meanwhile */
-    if (fgets(comm, sizeof comm, f) != NULL && strncmp(comm, prefix, len) == 0)
-      n++;
-    fclose(f);
-  }
-  closedir(d);
   return n;
 }
 

@@ -127,20 +127,10 @@ static void warm_up(void) {
   need_winsock();
   struct sockaddr_storage addr;
   plat_socket refusing = plat_refusing_port(&addr);
-  SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-  CHECK(l != INVALID_SOCKET);
-  struct sockaddr_storage any;
-  CHECK_OK(tide_addr_from_ip("127.0.0.1", 0, &any));
-  CHECK_EQ(0, bind(l, (struct sockaddr *)&any, sizeof(struct sockaddr_in)));
-  CHECK_EQ(0, listen(l, 1));
-  int len = sizeof any;
-  CHECK_EQ(0, getsockname(l, (struct sockaddr *)&any, &len));
-  plat_socket c = plat_tcp_connect_blocking(&any);
-  SOCKET a = accept(l, NULL, NULL);
-  CHECK(a != INVALID_SOCKET);
-  closesocket(a);
-  plat_socket_close(c);
-  closesocket(l);
+  intptr_t pair[2]; /* a listen, a connect and an accept */
+  plat_native_socket_pair(pair);
+  plat_native_close(pair[0]);
+  plat_native_close(pair[1]);
   plat_socket_close(refusing);
   struct addrinfo *list = NULL;
   if (getaddrinfo("localhost", "80", NULL, &list) == 0)
@@ -174,11 +164,6 @@ int plat_count_handles(void) {
   CHECK(GetProcessHandleCount(GetCurrentProcess(), &n));
   /* Wine (8.0) answers 0 whatever is open (a process always has some handles): probe instead. */
   return n > 0 ? (int)n : probe_handles();
-}
-
-int plat_count_threads_named(const char *prefix) {
-  (void)prefix;
-  return -1; /* thread descriptions exist (Windows 10) but wine does not keep them */
 }
 
 void plat_unix_socket_path(char *buf, size_t size, const char *tag) {

@@ -9,13 +9,8 @@ static int close_pending_main(tide_loop *loop, void *arg, void **result) {
   (void)result;
   struct sockaddr_storage addr;
   tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_future *accepting;
-  CHECK_OK(tide_listener_accept_future(l, &accepting));
-  tide_stream *c = net_connect(loop, &addr);
-  void *v;
-  CHECK_OK(tide_await(accepting, &v));
-  tide_future_release(accepting);
-  tide_stream *s = tide_io_stream(v); /* never reads: c's write stays pending */
+  tide_stream *c;
+  tide_stream *s = net_accept_pair(loop, l, &addr, &c); /* never reads: c's write stays pending */
   char rbuf[64];
   size_t big = 32u << 20;
   char *data = calloc(1, big);
@@ -54,13 +49,8 @@ static int cancel_read_main(tide_loop *loop, void *arg, void **result) {
   (void)result;
   struct sockaddr_storage addr;
   tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_future *accepting;
-  CHECK_OK(tide_listener_accept_future(l, &accepting));
-  tide_stream *c = net_connect(loop, &addr);
-  void *v;
-  CHECK_OK(tide_await(accepting, &v));
-  tide_future_release(accepting);
-  tide_stream *s = tide_io_stream(v);
+  tide_stream *c;
+  tide_stream *s = net_accept_pair(loop, l, &addr, &c);
   char buf[16] = {0};
   tide_future *r;
   CHECK_OK(tide_stream_read_future(c, buf, sizeof buf, &r));
@@ -144,13 +134,8 @@ static int backpressure_main(tide_loop *loop, void *arg, void **result) {
   (void)result;
   struct sockaddr_storage addr;
   tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_future *accepting;
-  CHECK_OK(tide_listener_accept_future(l, &accepting));
-  tide_stream *c = net_connect(loop, &addr);
-  void *v;
-  CHECK_OK(tide_await(accepting, &v));
-  tide_future_release(accepting);
-  tide_stream *s = tide_io_stream(v);
+  tide_stream *c;
+  tide_stream *s = net_accept_pair(loop, l, &addr, &c);
   CHECK_OK(tide_stream_set_write_high_water(c, 1024 * 1024));
   /* 16 MiB in futures: far past the socket buffers, so most of it stays queued. */
   enum { CHUNK = 1024 * 1024, CHUNKS = 16 };
@@ -210,13 +195,8 @@ static int drain_close_main(tide_loop *loop, void *arg, void **result) {
   (void)result;
   struct sockaddr_storage addr;
   tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_future *accepting;
-  CHECK_OK(tide_listener_accept_future(l, &accepting));
-  tide_stream *c = net_connect(loop, &addr);
-  void *v;
-  CHECK_OK(tide_await(accepting, &v));
-  tide_future_release(accepting);
-  tide_stream *s = tide_io_stream(v);
+  tide_stream *c;
+  tide_stream *s = net_accept_pair(loop, l, &addr, &c);
   size_t big = 16u << 20;
   char *data = calloc(1, big);
   CHECK(data != NULL);

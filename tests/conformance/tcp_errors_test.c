@@ -100,13 +100,8 @@ static int emfile_main(tide_loop *loop, void *arg, void **result) {
   struct sockaddr_storage addr;
   tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
   /* A first connection, accepted normally (this also sets up the reserved descriptor). */
-  tide_future *accepting;
-  CHECK_OK(tide_listener_accept_future(l, &accepting));
-  tide_stream *c0 = net_connect(loop, &addr);
-  void *v;
-  CHECK_OK(tide_await(accepting, &v));
-  tide_future_release(accepting);
-  tide_stream *s0 = tide_io_stream(v);
+  tide_stream *c0;
+  tide_stream *s0 = net_accept_pair(loop, l, &addr, &c0);
 
   /* A client whose connection waits in the backlog, then no descriptors left. */
   tide_stream *c1 = net_connect(loop, &addr);
@@ -125,11 +120,8 @@ static int emfile_main(tide_loop *loop, void *arg, void **result) {
   /* Descriptors come back: the listener serves the next client. */
   plat_restore_descriptors(fill);
   CHECK_OK(tide_stream_close(c1));
-  CHECK_OK(tide_listener_accept_future(l, &accepting));
-  tide_stream *c2 = net_connect(loop, &addr);
-  CHECK_OK(tide_await(accepting, &v));
-  tide_future_release(accepting);
-  tide_stream *s2 = tide_io_stream(v);
+  tide_stream *c2;
+  tide_stream *s2 = net_accept_pair(loop, l, &addr, &c2);
   CHECK_OK(tide_stream_write(c2, "ok", 2));
   CHECK_OK(tide_stream_read_exactly(s2, buf, 2, &n));
   CHECK_EQ(2, n);
@@ -157,13 +149,8 @@ static int invalid_main(tide_loop *loop, void *arg, void **result) {
   (void)result;
   struct sockaddr_storage addr;
   tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_future *accepting;
-  CHECK_OK(tide_listener_accept_future(l, &accepting));
-  tide_stream *c = net_connect(loop, &addr);
-  void *v;
-  CHECK_OK(tide_await(accepting, &v));
-  tide_future_release(accepting);
-  tide_stream *s = tide_io_stream(v);
+  tide_stream *c;
+  tide_stream *s = net_accept_pair(loop, l, &addr, &c);
   tide_future *f = NULL;
   char buf[4];
   size_t n;

@@ -243,13 +243,8 @@ static int options_main(tide_loop *loop, void *arg, void **result) {
   (void)result;
   struct sockaddr_storage addr;
   tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_future *accepting;
-  CHECK_OK(tide_listener_accept_future(l, &accepting));
-  tide_stream *c = net_connect(loop, &addr);
-  void *v;
-  CHECK_OK(tide_await(accepting, &v));
-  tide_future_release(accepting);
-  tide_stream *s = tide_io_stream(v);
+  tide_stream *c;
+  tide_stream *s = net_accept_pair(loop, l, &addr, &c);
   CHECK_OK(tide_stream_set_nodelay(c, 1));
   CHECK_EQ(1, plat_get_sockopt_int(tide_stream_fd(c), plat_tcp_nodelay_level(),
                                    plat_tcp_nodelay_name()));

@@ -4,8 +4,12 @@
  *
  * Runs the server with --port 0, reads the "listening on 127.0.0.1:PORT" line it prints, talks
  * to it over plain blocking sockets (so a bug in tide cannot hide on both sides), then stops it
- * with SIGTERM. Every step is bounded: receive timeouts on the sockets and an alarm on the lot. */
-#define _GNU_SOURCE
+ * with SIGTERM. Every step is bounded: receive timeouts on the sockets and an alarm on the lot.
+ *
+ * Plain POSIX, for Linux and macOS alike: no pipe2, SOCK_CLOEXEC or MSG_NOSIGNAL (macOS has none
+ * of them), so close-on-exec is set with fcntl and SIGPIPE is ignored in this process instead. */
+#define _POSIX_C_SOURCE 200809L
+#define _DARWIN_C_SOURCE /* macOS hides BSD socket options under a bare _POSIX_C_SOURCE */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,20 +27,30 @@ static void die(const char *what) {
   exit(1);
 }
 
+/* Marks fd close-on-exec, so that a server started later does not inherit it. */
+static void set_cloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0)
+    die("fcntl(FD_CLOEXEC)");
+}
+
 static int connect_to(unsigned port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    die("socket");
+  set_cloexec(fd);
   struct timeval tv = {5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
     die("cannot connect to the server");
   return fd;
 }
 
 static void send_all(int fd, const char *p, size_t n) {
   while (n > 0) {
-    ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+    ssize_t k = send(fd, p, n, 0); /* SIGPIPE is ignored: a dead server gives EPIPE */
     if (k <= 0)
       die("send failed");
     p += k;
@@ -104,8 +118,10 @@ int main(int argc, char **argv) {
     die("usage: tide_example_smoke echo|echo-threads|http SERVER");
   alarm(30);
   int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0)
+  if (pipe(out) != 0)
     die("pipe");
+  set_cloexec(out[0]);
+  set_cloexec(out[1]); /* the child's dup2 onto stdout makes a copy without the flag */
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], 1);
@@ -115,6 +131,10 @@ int main(int argc, char **argv) {
       execl(argv[2], argv[2], "--port", "0", (char *)NULL);
     _exit(127);
   }
+  if (pid < 0)
+    die("fork");
+  /* Ignored here only, after the fork: an ignored signal would stay ignored across the exec. */
+  signal(SIGPIPE, SIG_IGN);
   close(out[1]);
   FILE *from = fdopen(out[0], "r");
   char line[256];

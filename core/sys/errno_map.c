@@ -1,8 +1,14 @@
-/* core/sys/errno_map_posix.c — errno to TIDE_E*.
+/* core/sys/errno_map.c — errno to TIDE_E*, on every platform.
  *
- * EWOULDBLOCK may or may not equal EAGAIN, and EOPNOTSUPP may or may not equal ENOTSUP, so the
- * pairs are tested with ifs rather than as switch cases (duplicate case labels would not compile
- * where they are equal). */
+ * One table serves POSIX systems and the Windows C runtime alike: it is written with the names
+ * <errno.h> defines, never with numbers. The values differ between systems (on Windows the
+ * historic Unix ones sit below 43 and the POSIX names the CRT added later, ECONNRESET and the
+ * like, at 100 and up), and so do coincidences: EWOULDBLOCK may or may not equal EAGAIN, and
+ * EOPNOTSUPP may or may not equal ENOTSUP (they are distinct on Windows and equal on Linux), so
+ * the pairs are tested with ifs rather than as switch cases (duplicate case labels would not
+ * compile where they are equal). No CRT call tide makes on Windows sets the socket ones, but
+ * mapping them costs nothing and keeps the function total. Win32 and Winsock codes are mapped
+ * in errno_map_win32.c. */
 #include "errno_map.h"
 
 #include <errno.h>
@@ -62,7 +68,6 @@ int tide__err_from_errno(int errnum) {
     case ENFILE:
       return TIDE_ENFILE;
     case EACCES:
-      return TIDE_EACCES;
     case EPERM:
       return TIDE_EACCES;
     case ENOENT:
