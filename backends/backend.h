@@ -56,6 +56,19 @@ int tide__backend_detach(tide__backend *backend, tide__fd fd);
  * (0) or failed (TIDE_ECONNREFUSED, ...). */
 int tide__backend_submit(tide__backend *backend, tide__op *op);
 
+/* Performs a WRITE or WRITEV op at once, without submitting it, when the backend can finish it
+ * now: nothing is queued ahead of it on its descriptor's write side and the transfer need not
+ * wait (a readiness backend tries the syscall on a descriptor presumed writable). Returns
+ * 1 with the outcome in *result (a byte count or a TIDE_E* code, as a completion would carry):
+ * the op was never submitted, nothing completes it, no finish hook runs, and it still belongs to
+ * the caller. Returns 0 when the op must be submitted as usual: op->done then holds what a
+ * partial transfer already moved, and the submitted op carries on from there, so the
+ * direction's order is kept. A backend without a synchronous path (IOCP, whose ops complete
+ * through the port) always returns 0. Other kinds always return 0 (reads gain nothing: submit
+ * already performs a read at once when the descriptor may be readable, and a task's read usually
+ * comes when the last one drained it). */
+int tide__backend_try_now(tide__backend *backend, tide__op *op, intptr_t *result);
+
 /* Asks a submitted, not yet completed op to stop. The op still completes exactly once: with
  * TIDE_ECANCELED if nothing was transferred, or with its real result if it raced and finished (a
  * write that already sent bytes completes with that count, so no caller ever loses track of data

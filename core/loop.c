@@ -145,12 +145,15 @@ int tide_loop_unref(tide_loop *loop) {
   return 0;
 }
 
-int tide_loop_alive(const tide_loop *loop) {
-  if (loop == NULL)
-    return 0;
+/* tide_loop_alive without the call: the loop asks twice a tick. */
+static inline int loop_alive(const tide_loop *loop) {
   return !tide__ready_queue_empty(&loop->ready) || loop->keepalive_timers > 0 ||
          loop->pending_ops > 0 || loop->refs > 0 ||
          atomic_load_explicit(&loop->wake_pending, memory_order_relaxed) != 0;
+}
+
+int tide_loop_alive(const tide_loop *loop) {
+  return loop != NULL && loop_alive(loop);
 }
 
 /* Runs what other threads posted before this point. */
@@ -202,7 +205,7 @@ static void run_ready(tide_loop *loop) {
  * the loop (the callbacks just run may have finished the last of its work), else until the
  * nearest timer, capped by the caller's limit (negative: none). */
 static int64_t poll_timeout(const tide_loop *loop, int64_t limit_ns) {
-  if (!tide_loop_alive(loop) || !tide__ready_queue_empty(&loop->ready) ||
+  if (!loop_alive(loop) || !tide__ready_queue_empty(&loop->ready) ||
       atomic_load_explicit(&loop->stop_requested, memory_order_relaxed) ||
       atomic_load_explicit(&loop->wake_pending, memory_order_relaxed))
     return 0;
@@ -243,6 +246,8 @@ static int should_poll(tide_loop *loop) {
  * of the flag is an RMW in one modification order (a waker after the final CAS reads 0 and wakes
  * the backend; one before it makes the CAS fail). */
 static int spin_for_wake(tide_loop *loop, int64_t timeout_ns) {
+  if (loop->executor_bridge == NULL)
+    return 0; /* no executor jobs can be in flight: nothing to spin for (the common case) */
   int64_t budget = tide__executor_spin_ns(loop);
   if (budget <= 0)
     return 0;
@@ -283,7 +288,8 @@ static int tick(tide_loop *loop, int64_t limit_ns) {
     tide__loop_log(loop, TIDE_LOG_ERROR, "backend poll failed: %s", tide_strerror(n));
     return n;
   }
-  tide__timers_fire(loop);
+  if (tide__timer_heap_min(&loop->timers) != NULL) /* most ticks of an I/O loop have none */
+    tide__timers_fire(loop);
   return 0;
 }
 
@@ -304,11 +310,13 @@ int tide_loop_run(tide_loop *loop) {
   if (err != 0)
     return err;
   int rc = 0;
-  while (tide_loop_alive(loop)) {
+  while (loop_alive(loop)) {
     rc = tick(loop, -1);
     if (rc < 0)
       break;
-    if (atomic_exchange_explicit(&loop->stop_requested, 0, memory_order_acquire)) {
+    /* Looked at first, so that the usual tick pays a plain load, not a locked exchange. */
+    if (atomic_load_explicit(&loop->stop_requested, memory_order_relaxed) &&
+        atomic_exchange_explicit(&loop->stop_requested, 0, memory_order_acquire)) {
       rc = 1;
       break;
     }

@@ -80,7 +80,8 @@ struct tide__op {
   struct tide__task *task;   /* task ops: the awaiting task until completion, then NULL */
   intptr_t result;           /* task ops: the result, once completed */
 
-  /* The backend's own per-op state (an OVERLAPPED for IOCP), so that no backend allocates. */
+  /* The backend's own per-op state (an OVERLAPPED for IOCP), so that no backend allocates. The
+   * backend initialises it at submit: its creator need not. */
   struct tide__backend_op backend;
 };
 

@@ -371,7 +371,12 @@ intptr_t tide__task_await_op(tide__op *op) {
   tide__task *t = op->loop->current_task;
   assert(t != NULL && op->future == NULL);
   op->task = t;
-  tide__op_submit(op);
+  /* tide__op_submit, without the call. */
+  tide_loop *loop = t->loop;
+  loop->pending_ops++;
+  int err = tide__backend_submit(loop->backend, op);
+  if (err != 0)
+    tide__op_complete(op, err);
   if (op->task != NULL && stop_reason(t) != 0)
     tide__backend_cancel(t->loop->backend, op);
   if (op->task != NULL) {
@@ -388,6 +393,19 @@ intptr_t tide__task_await_op(tide__op *op) {
   if (reason != 0 && rc == TIDE_ECANCELED)
     return deliver(t, reason);
   return rc;
+}
+
+int tide__task_try_op(tide__op *op, intptr_t *result) {
+  if (!tide__backend_try_now(op->loop->backend, op, result))
+    return 0;
+  /* Finished without a switch: counted in the same run as tide__task_await_op's synchronous
+   * completions, so that the bound on such runs holds whichever path the op took. */
+  tide__task *t = op->loop->current_task;
+  if (++t->sync_run >= SYNC_RUN_LIMIT) {
+    tide__loop_schedule(t->loop, &t->step);
+    suspend(t);
+  }
+  return 1;
 }
 
 int tide_yield(tide_loop *loop) {

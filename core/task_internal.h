@@ -63,6 +63,15 @@ static inline tide__task *tide__task_of(const tide_future *f) {
  * neither starves the other tasks nor the loop's poll. Loop thread, inside a task only. */
 intptr_t tide__task_await_op(struct tide__op *op);
 
+/* Inside a task: performs `op` (a task-op write, not yet submitted, fields set as for
+ * tide__task_await_op) at once if the backend can finish it without waiting
+ * (tide__backend_try_now). Returns 1 with the op's result in *result; the op was never
+ * submitted, so no finish hook ran and the caller does its bookkeeping itself. Returns 0 when the
+ * op must be awaited with tide__task_await_op (op->done keeps a partial transfer's progress).
+ * Completions on this path count towards the same bound as tide__task_await_op's synchronous
+ * ones: a run of them yields once. Loop thread, inside a task only. */
+int tide__task_try_op(struct tide__op *op, intptr_t *result);
+
 /* Called by tide__op_complete for a task op: wakes its task (op.c → task.c). */
 void tide__task_op_done(struct tide__op *op);
 

@@ -335,6 +335,15 @@ int tide__backend_submit(tide__backend *b, tide__op *op) {
   return 0;
 }
 
+/* Overlapped I/O completes through the port, never in the caller's hands: no synchronous path
+ * (backend.h). */
+int tide__backend_try_now(tide__backend *b, tide__op *op, intptr_t *result) {
+  (void)b;
+  (void)op;
+  (void)result;
+  return 0;
+}
+
 void tide__backend_cancel(tide__backend *b, tide__op *op) {
   (void)b;
   tide__iocp_handle *h = op->backend.handle;

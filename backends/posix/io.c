@@ -98,7 +98,28 @@ static ssize_t read_once(const tide__io_target *t, tide__op *op, void *buf, size
   return read(t->fd, buf, len);
 }
 
+/* A plain READ of a non-empty buffer, the kind nearly every stream read is: one read(), with
+ * none of the other kinds' cases to step past. Same outcomes as the general path below. */
+static tide__io_outcome read_plain(const tide__io_target *t, tide__op *op, intptr_t *result) {
+  for (;;) {
+    ssize_t n = read(t->fd, op->buf, op->len);
+    if (n >= 0) {
+      *result = (intptr_t)n;
+      return t->is_stream && n > 0 && (size_t)n < op->len ? TIDE__IO_DONE_DRAINED : TIDE__IO_DONE;
+    }
+    int err = errno;
+    if (err == EINTR)
+      continue;
+    if (would_block(err))
+      return TIDE__IO_WAIT;
+    *result = tide__err_from_errno(err);
+    return TIDE__IO_DONE;
+  }
+}
+
 tide__io_outcome tide__io_try_read(const tide__io_target *t, tide__op *op, intptr_t *result) {
+  if (op->kind == TIDE__OP_READ && op->len > 0)
+    return read_plain(t, op, result);
   for (;;) {
     if (op->kind == TIDE__OP_READ_EXACT && op->done == op->len) {
       *result = (intptr_t)op->done;
@@ -256,7 +277,35 @@ static tide__io_outcome try_connect(const tide__io_target *t, tide__op *op, intp
   return TIDE__IO_DONE;
 }
 
+/* A WRITE on a socket, the kind nearly every stream write is: send() until done, with none of
+ * the other kinds' cases (vectors, datagrams, the pipe guard) to step past. Same outcomes as
+ * try_transfer. */
+static tide__io_outcome send_plain(const tide__io_target *t, tide__op *op, intptr_t *result) {
+  for (;;) {
+    size_t left = op->len - op->done;
+    if (left == 0) {
+      *result = (intptr_t)op->len;
+      return TIDE__IO_DONE;
+    }
+    ssize_t n = send(t->fd, (const char *)op->buf + op->done, left, TIDE__SEND_FLAGS);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR)
+        continue;
+      if (would_block(err))
+        return TIDE__IO_WAIT;
+      *result = tide__err_from_errno(err);
+      return TIDE__IO_DONE;
+    }
+    op->done += (size_t)n;
+    if (op->done < op->len && t->is_stream)
+      return TIDE__IO_WAIT; /* short: the kernel buffer is full, wait for the next edge */
+  }
+}
+
 tide__io_outcome tide__io_try_write(const tide__io_target *t, tide__op *op, intptr_t *result) {
+  if (op->kind == TIDE__OP_WRITE && t->is_socket)
+    return send_plain(t, op, result);
   switch (op->kind) {
     case TIDE__OP_CONNECT:
       return try_connect(t, op, result);

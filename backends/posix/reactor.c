@@ -386,6 +386,20 @@ int tide__backend_submit(tide__backend *b, tide__op *op) {
   return 0;
 }
 
+/* The same attempt as submit's direct path, for a write the caller keeps (a task op): no queue,
+ * no completion. */
+int tide__backend_try_now(tide__backend *b, tide__op *op, intptr_t *result) {
+  fd_state *fs = state_of(b, op->fd);
+  if (fs == NULL || (op->kind != TIDE__OP_WRITE && op->kind != TIDE__OP_WRITEV) ||
+      fs->writes.head != NULL || !fs->writable)
+    return 0;
+  tide__io_target t = target_of(fs, (int)op->fd);
+  tide__io_outcome outcome = tide__io_try_write(&t, op, result);
+  if (outcome != TIDE__IO_DONE)
+    fs->writable = 0;
+  return outcome != TIDE__IO_WAIT;
+}
+
 void tide__backend_cancel(tide__backend *b, tide__op *op) {
   fd_state *fs = state_of(b, op->fd);
   if (fs == NULL)

@@ -148,6 +148,10 @@ const char *plat_native_descriptors_unsupported(void);
 /* A pipe: fds[0] reads (the end tide wraps), fds[1] writes (blocking, for plat_native_write). */
 void plat_native_pipe(intptr_t fds[2]);
 
+/* A pipe the other way round: fds[0] reads (blocking, for plat_native_read), fds[1] writes (the
+ * end tide wraps). */
+void plat_native_pipe_from_tide(intptr_t fds[2]);
+
 /* A connected pair of stream sockets. */
 void plat_native_socket_pair(intptr_t fds[2]);
 
@@ -156,6 +160,11 @@ intptr_t plat_native_regular_file(void);
 
 /* Writes n bytes to a native descriptor; returns the count written or -1. */
 long plat_native_write(intptr_t fd, const void *buf, size_t n);
+
+/* Reads up to n bytes from a blocking native descriptor (a plat_native_pipe_from_tide read end),
+ * waiting until some arrive; returns the count read, 0 at end of file (every write end closed),
+ * or -1. */
+long plat_native_read(intptr_t fd, void *buf, size_t n);
 
 /* Closes a native descriptor. */
 void plat_native_close(intptr_t fd);

@@ -302,6 +302,11 @@ void plat_native_pipe(intptr_t fds[2]) {
   fds[1] = p[1];
 }
 
+/* A pipe's ends are both blocking until tide wraps one: the same pipe serves either way. */
+void plat_native_pipe_from_tide(intptr_t fds[2]) {
+  plat_native_pipe(fds);
+}
+
 void plat_native_socket_pair(intptr_t fds[2]) {
   int sv[2];
   CHECK_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
@@ -323,6 +328,14 @@ intptr_t plat_native_regular_file(void) {
 
 long plat_native_write(intptr_t fd, const void *buf, size_t n) {
   return (long)write((int)fd, buf, n);
+}
+
+long plat_native_read(intptr_t fd, void *buf, size_t n) {
+  ssize_t got;
+  do
+    got = read((int)fd, buf, n);
+  while (got < 0 && errno == EINTR);
+  return (long)got;
 }
 
 void plat_native_close(intptr_t fd) {

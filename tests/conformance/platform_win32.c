@@ -306,21 +306,36 @@ const char *plat_native_descriptors_unsupported(void) {
   return NULL;
 }
 
-/* A named pipe stands in for pipe(): the read end (the server side) is overlapped, as tide needs;
- * the write end (the client side) is synchronous, for plat_native_write's blocking writes. */
-void plat_native_pipe(intptr_t fds[2]) {
+/* A named pipe stands in for pipe(). Its server end, the one tide wraps, is overlapped, as tide
+ * needs; `server_access` says which way it carries bytes (PIPE_ACCESS_INBOUND: it reads). The
+ * client end is synchronous, for plat_native_write's and plat_native_read's blocking calls.
+ * Returns the server end and stores the client end in *client. */
+static HANDLE named_pipe_pair(DWORD server_access, DWORD client_access, HANDLE *client) {
   static LONG serial;
   char name[128];
   snprintf(name, sizeof name, "\\\\.\\pipe\\tide-conformance-%lu-%ld",
            (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&serial));
-  HANDLE r = CreateNamedPipeA(
-      name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
-  if (r == INVALID_HANDLE_VALUE)
+  HANDLE server =
+      CreateNamedPipeA(name, server_access | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
+  if (server == INVALID_HANDLE_VALUE)
     TIDE_TEST_FAIL("CreateNamedPipe: error %lu", GetLastError());
-  HANDLE w = CreateFileA(name, GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
-  if (w == INVALID_HANDLE_VALUE)
+  *client = CreateFileA(name, client_access, 0, NULL, OPEN_EXISTING, 0, NULL);
+  if (*client == INVALID_HANDLE_VALUE)
     TIDE_TEST_FAIL("CreateFile on the pipe: error %lu", GetLastError());
+  return server;
+}
+
+void plat_native_pipe(intptr_t fds[2]) {
+  HANDLE w;
+  HANDLE r = named_pipe_pair(PIPE_ACCESS_INBOUND, GENERIC_WRITE, &w);
+  fds[0] = (intptr_t)r;
+  fds[1] = (intptr_t)w;
+}
+
+void plat_native_pipe_from_tide(intptr_t fds[2]) {
+  HANDLE r;
+  HANDLE w = named_pipe_pair(PIPE_ACCESS_OUTBOUND, GENERIC_READ, &r);
   fds[0] = (intptr_t)r;
   fds[1] = (intptr_t)w;
 }
@@ -361,6 +376,13 @@ long plat_native_write(intptr_t fd, const void *buf, size_t n) {
   DWORD done = 0;
   if (!WriteFile((HANDLE)fd, buf, (DWORD)n, &done, NULL))
     return -1;
+  return (long)done;
+}
+
+long plat_native_read(intptr_t fd, void *buf, size_t n) {
+  DWORD done = 0;
+  if (!ReadFile((HANDLE)fd, buf, (DWORD)n, &done, NULL))
+    return GetLastError() == ERROR_BROKEN_PIPE ? 0 : -1; /* the write end closed: end of file */
   return (long)done;
 }
 
