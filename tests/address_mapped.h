@@ -3,7 +3,7 @@
 #ifndef TIDE_TESTS_ADDRESS_MAPPED_H
 #define TIDE_TESTS_ADDRESS_MAPPED_H
 
-/* mincore (not POSIX, but on every system tide runs on) and sysconf. */
+/* mincore (not POSIX, but on every system tide runs on), msync and sysconf. */
 #if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE
 #endif
@@ -29,11 +29,17 @@ static inline int address_is_mapped(const void *p) {
 #else
   uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   void *start = (void *)((uintptr_t)p & ~(page - 1));
+#if defined(__APPLE__)
+  /* macOS's mincore succeeds on unmapped addresses too (it reports them as not resident), so the
+   * question goes to msync, which fails with ENOMEM on a hole (and succeeds on a guard page). */
+  return !(msync(start, (size_t)page, MS_ASYNC) != 0 && errno == ENOMEM);
+#else
   /* mincore fails with ENOMEM exactly when part of the range is not mapped (and, unlike msync,
    * valgrind does not take the question for an access). Its vector is unsigned char on Linux and
-   * char on macOS, hence the void pointer. */
+   * char on the BSDs, hence the void pointer. */
   unsigned char resident;
   return !(mincore(start, 1, (void *)&resident) != 0 && errno == ENOMEM);
+#endif
 #endif
 }
 

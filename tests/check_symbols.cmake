@@ -10,6 +10,10 @@ set(count 0)
 foreach(line IN LISTS lines)
   if(line MATCHES "^[0-9a-fA-F]+ [A-Z] (.+)$")
     set(sym "${CMAKE_MATCH_1}")
+    # Mach-O (macOS) spells every C name with a leading underscore: SYMBOL_PREFIX is that.
+    if(SYMBOL_PREFIX AND sym MATCHES "^${SYMBOL_PREFIX}(.+)$")
+      set(sym "${CMAKE_MATCH_1}")
+    endif()
     math(EXPR count "${count} + 1")
     # Sanitizer instrumentation adds its own bookkeeping symbols (__odr_asan.*), and mingw-w64's
     # gcc an indirection pointer (.refptr.<symbol>, a COMDAT) for references to a symbol another

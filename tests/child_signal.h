@@ -1,13 +1,13 @@
 /* tests/child_signal.h — running a piece of a test in a child process that is expected to die.
  *
  * Used to pin "a stack overflow hits the guard page": the child overflows and the parent checks it
- * was killed by SIGSEGV. Being killed is not proof enough (an overflow that ran past the guard
- * into unmapped memory would be killed too), so the child also checks where it faulted: a handler
- * on an alternate signal stack looks at the fault address and, if it lies in the expected range,
- * restores the default action and returns, so the faulting instruction runs again and kills the
- * child with SIGSEGV; anywhere else, the child exits with TIDE_TEST_FAULT_ELSEWHERE instead.
- * Installing our own handler also displaces the one sanitizer runtimes install, which would turn
- * the fault into a report and exit(1). */
+ * was killed by SIGSEGV (SIGBUS on macOS). Being killed is not proof enough (an overflow that ran
+ * past the guard into unmapped memory would be killed too), so the child also checks where it
+ * faulted: a handler on an alternate signal stack looks at the fault address and, if it lies in
+ * the expected range, restores the default action and returns, so the faulting instruction runs
+ * again and kills the child with the same signal; anywhere else, the child exits with
+ * TIDE_TEST_FAULT_ELSEWHERE instead. Installing our own handler also displaces the one sanitizer
+ * runtimes install, which would turn the fault into a report and exit(1). */
 #ifndef TIDE_TESTS_CHILD_SIGNAL_H
 #define TIDE_TESTS_CHILD_SIGNAL_H
 
@@ -43,6 +43,17 @@ static inline size_t tide_test_page_size(void) {
 /* The child's exit status when it faulted outside the expected range. */
 #define TIDE_TEST_FAULT_ELSEWHERE 85
 
+/* Whether `sig` is what touching an inaccessible (guard) page raises: SIGSEGV, or on macOS
+ * SIGBUS, which its kernel raises for a page that is mapped but protected (SIGSEGV is for an
+ * address with nothing mapped). The fault address is checked in the child either way. */
+static inline int tide_test_is_guard_fault(int sig) {
+#if defined(__APPLE__)
+  return sig == SIGSEGV || sig == SIGBUS;
+#else
+  return sig == SIGSEGV;
+#endif
+}
+
 #if TIDE_TEST_HAVE_FORK
 static uintptr_t tide_test_fault_lo, tide_test_fault_hi;
 
@@ -56,9 +67,9 @@ static void tide_test_on_fault(int sig, siginfo_t *info, void *uctx) {
 #endif
 
 /* Runs fn(arg) in a forked child, expecting it to fault on an address in [fault_lo, fault_hi).
- * Returns the signal that killed the child (SIGSEGV when it faulted in the range), 0 if it exited
- * (then *status holds its exit status: 0 if fn returned, TIDE_TEST_FAULT_ELSEWHERE if it faulted
- * outside the range), or -1 if there is no fork here. */
+ * Returns the signal that killed the child (one tide_test_is_guard_fault accepts when it faulted
+ * in the range), 0 if it exited (then *status holds its exit status: 0 if fn returned,
+ * TIDE_TEST_FAULT_ELSEWHERE if it faulted outside the range), or -1 if there is no fork here. */
 static inline int tide_test_run_in_child(void (*fn)(void *), void *arg, const void *fault_lo,
                                          const void *fault_hi, int *status) {
   *status = 0;

@@ -44,9 +44,11 @@
  *     is handled is dropped by the reactor. Where pointers are narrower than 64 bits, udata
  *     holds the tag's high half and the descriptor (ident) is its low half, which is how the
  *     reactor builds tags (generation << 32 | fd); tide__poller_add checks that.
- * 10. The timeout is a timespec with nanosecond precision, so nothing is rounded down and no
- *     timer fires early; some kernels reject huge tv_sec values (EINVAL), so it is clamped to a
- *     day, after which the loop simply waits again.
+ * 10. The timeout is a timespec with nanosecond precision, so nothing is rounded down to a coarse
+ *     tick (macOS converts it to its own clock's ticks, 41.7 ns on Apple silicon, dropping under
+ *     one tick; a wait that ends that early finds its timer not yet due by the loop's clock and
+ *     waits again, so no timer fires early); some kernels reject huge tv_sec values (EINVAL), so
+ *     it is clamped to a day, after which the loop simply waits again.
  * 11. kevent fails with EINTR when a signal handler runs; the changes have been applied by then
  *     (documented on FreeBSD and macOS) and the wait is a normal, empty return.
  * 12. A kqueue is not inherited by a child of fork() (macOS, the BSDs): a loop is unusable in a
@@ -207,6 +209,8 @@ static int set_filters(struct kevent ch[2], int fd, unsigned which, unsigned sho
   return n;
 }
 
+static unsigned failed_change(tide__poller *p, const struct kevent *ev);
+
 /* Applies the queued changes now, each with a receipt so one failure cannot hide another. */
 static int flush_changes(tide__poller *p) {
   int n = p->nchanges;
@@ -222,12 +226,11 @@ static int flush_changes(tide__poller *p) {
   }
   p->nchanges = 0;
   /* Only sockets are queued, and a socket takes both filters, so a failure here is the
-   * kernel's (ENOMEM) or the caller's (closed without removing, EBADF). The ops presume
-   * readiness at first and find the error in their syscalls; a closed socket is unwatched. */
+   * kernel's (ENOMEM: queued again, as in a wait) or the caller's (closed without removing,
+   * EBADF: unwatched). The ops presume readiness at first and find any error in their syscalls. */
   for (int i = 0; i < got; i++) {
-    if ((p->raw[i].flags & EV_ERROR) && p->raw[i].data == EBADF &&
-        (size_t)p->raw[i].ident < p->watched_capacity)
-      p->watched[p->raw[i].ident] = 0;
+    if ((p->raw[i].flags & EV_ERROR) && p->raw[i].data != 0)
+      (void)failed_change(p, &p->raw[i]);
   }
   return 0;
 }
@@ -298,8 +301,9 @@ int tide__poller_add(tide__poller *p, int fd, uint64_t tag) {
   if (err != 0)
     return err;
   /* Sockets always take both filters, so their adds can wait for the next kevent call
-   * (pitfall 3); anything else is registered now, so a refusal is reported here. */
-  if (S_ISSOCK(st.st_mode) && p->max_events >= 2)
+   * (pitfall 3); anything else is registered now, so a refusal is reported here. (So is a socket
+   * when the queue has no room even after the flush: max_events < 2, or adds queued again.) */
+  if (S_ISSOCK(st.st_mode) && p->nchanges + 2 <= p->max_events)
     p->nchanges += set_filters(&p->changes[p->nchanges], fd, which, EV_ADD | EV_CLEAR, tag);
   else if ((err = register_now(p, fd, which, tag)) != 0)
     return err;

@@ -9,10 +9,11 @@
  *    where the kernel offers no atomic form.
  *  - An accepted socket does not inherit O_NONBLOCK from its listener on Linux (accept4 sets it),
  *    but does on macOS and the BSDs; it is set explicitly either way.
- *  - MSG_NOSIGNAL (a send flag) is missing on macOS, where a write to a socket whose peer has gone
- *    raises SIGPIPE, which kills a process that has not ignored it. The socket option
- *    SO_NOSIGPIPE does the same job per socket, so tide sets it on every socket it watches
- *    (created, accepted or wrapped). Pipes have no send flag anywhere: macOS and NetBSD offer
+ *  - MSG_NOSIGNAL (a send flag) is missing from older macOS SDKs (newer ones define it), and a
+ *    write to a socket whose peer has gone raises SIGPIPE, which kills a process that has not
+ *    ignored it. The socket option SO_NOSIGPIPE does the same job per socket on macOS and the
+ *    BSDs, so tide sets it on every socket it watches (created, accepted or wrapped), whatever
+ *    the SDK. Pipes have no send flag anywhere: macOS and NetBSD offer
  *    fcntl(F_SETNOSIGPIPE), and where it exists it replaces io.c's signal-mask guard — a guard
  *    that would not even work on macOS, whose pipe writes raise SIGPIPE at the process rather
  *    than the writing thread. Both options stay set after tide lets go of a wrapped descriptor.
