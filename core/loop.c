@@ -23,7 +23,11 @@ enum {
   DEFAULT_POLL_EVENTS = 256,
   /* tide_loop_close runs callbacks until none is left; callbacks that keep scheduling more are
    * cut off after this many rounds so that close always returns. */
-  CLOSE_DRAIN_ROUNDS = 10000
+  CLOSE_DRAIN_ROUNDS = 10000,
+  /* When only completions of cancelled ops are left to come (a completion backend delivers
+   * them through its queue, later), each drain round waits this long for them instead of
+   * spinning: CLOSE_DRAIN_ROUNDS such rounds give the OS 10 s to settle them. */
+  CLOSE_SETTLE_POLL_NS = 1000000
 };
 
 /* The values of wake_pending. */
@@ -341,8 +345,10 @@ static int drain(tide_loop *loop) {
   for (int round = 0; round < CLOSE_DRAIN_ROUNDS; round++) {
     run_posted(loop);
     run_ready(loop);
+    int idle = tide__ready_queue_empty(&loop->ready) &&
+               atomic_load_explicit(&loop->wake_pending, memory_order_acquire) == 0;
     if (loop->pending_ops > 0)
-      (void)tide__backend_poll(loop->backend, 0);
+      (void)tide__backend_poll(loop->backend, idle ? CLOSE_SETTLE_POLL_NS : 0);
     if (tide__ready_queue_empty(&loop->ready) && loop->pending_ops == 0 &&
         atomic_load_explicit(&loop->wake_pending, memory_order_acquire) == 0)
       return 1;
@@ -401,6 +407,18 @@ int tide_loop_close(tide_loop *loop) {
   tide__inbox_close(&loop->inbox);
   drained = drain(loop) && drained;
   armed += tide__timers_close(loop); /* timers armed by callbacks during the drain */
+  if (loop->pending_ops > 0) {
+    /* The OS still owns the memory of these ops (an OVERLAPPED, the buffer on a task's stack):
+     * IOCP writes a cancelled op's status, and any data that raced in, whenever the cancellation
+     * lands. Freeing now could let the kernel write into freed memory, so the loop and all it
+     * owns are left allocated — a leak, reported, instead of a corruption. */
+    tide__loop_log(loop, TIDE_LOG_ERROR,
+                   "loop closed with %zu cancelled I/O operation(s) the OS did not complete; "
+                   "the loop's memory is left allocated so that it never writes into freed "
+                   "memory",
+                   loop->pending_ops);
+    return 0;
+  }
   if (!drained)
     tide__loop_log(loop, TIDE_LOG_WARN,
                    "loop closed while callbacks kept scheduling more; %zu dropped",

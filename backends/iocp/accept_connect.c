@@ -198,7 +198,9 @@ tide__iocp_step tide__iocp_start_connect(tide__backend *b, tide__iocp_handle *h,
 }
 
 tide__iocp_step tide__iocp_finish_connect(tide__iocp_handle *h, DWORD error, intptr_t *result) {
-  if (error == ERROR_OPERATION_ABORTED) {
+  /* A detached handle was cancelled with its ops, and its number may already name another socket
+   * (port.c): the context update must not reach that one. */
+  if (error == ERROR_OPERATION_ABORTED || (error == 0 && !h->attached)) {
     *result = TIDE_ECANCELED;
     return TIDE__IOCP_DONE;
   }

@@ -31,7 +31,16 @@
 
 _Static_assert(sizeof(((struct tide__backend_op *)0)->overlapped) == sizeof(OVERLAPPED),
                "backend_op.h spells OVERLAPPED's layout");
-_Static_assert(offsetof(OVERLAPPED, hEvent) == 3 * sizeof(uintptr_t), "OVERLAPPED.hEvent");
+/* Field by field, so that the check holds on 32-bit Windows too (where hEvent is at 16, not 12). */
+_Static_assert(offsetof(struct tide__backend_op, overlapped) == 0, "the OVERLAPPED comes first");
+_Static_assert(offsetof(OVERLAPPED, Internal) ==
+                   offsetof(struct tide__backend_op, overlapped.internal),
+               "OVERLAPPED.Internal");
+_Static_assert(offsetof(OVERLAPPED, InternalHigh) ==
+                   offsetof(struct tide__backend_op, overlapped.internal_high),
+               "OVERLAPPED.InternalHigh");
+_Static_assert(offsetof(OVERLAPPED, hEvent) == offsetof(struct tide__backend_op, overlapped.event),
+               "OVERLAPPED.hEvent");
 _Static_assert(sizeof(((struct tide__backend_op *)0)->recv_flags) == sizeof(DWORD), "DWORD");
 
 /* op->flags bits (backend-private, core/op.h). */

@@ -49,6 +49,8 @@ int tide__net_error(void) {
 }
 
 int tide__net_set_keepalive_idle(tide__fd fd, int seconds) {
+  if (seconds < 0 || (unsigned long)seconds > 0xFFFFFFFFul / 1000u)
+    return TIDE_EINVAL; /* the milliseconds would wrap to a much shorter idle time */
   struct tcp_keepalive vals = {
       .onoff = 1, .keepalivetime = (ULONG)seconds * 1000u, .keepaliveinterval = 1000u};
   DWORD n = 0;

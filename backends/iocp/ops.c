@@ -3,7 +3,9 @@
  *
  * Windows pitfalls handled here:
  *  - End of file has several spellings: a 0-byte WSARecv on a socket; ERROR_BROKEN_PIPE
- *    (the writer closed) or ERROR_HANDLE_EOF on a pipe. All read as 0. On a write the same
+ *    (the writer closed) or ERROR_HANDLE_EOF on a pipe. All read as 0. A pipe read that succeeds
+ *    with 0 bytes is not one of them: the other end called WriteFile with nothing to write (a
+ *    zero-length message), so the read is issued again. On a write the same
  *    ERROR_BROKEN_PIPE, or ERROR_NO_DATA ("the pipe is being closed"), means the reader is gone:
  *    TIDE_EPIPE, as write(2) gives on POSIX. No signal exists to suppress.
  *  - A reset arrives as the NT status turned into a Win32 code (ERROR_NETNAME_DELETED,
@@ -22,7 +24,8 @@
  *  - WSABUF (ULONG length, then pointer) is laid out unlike tide__iov, so vectored writes are
  *    converted, at most IOV_BATCH buffers per call (the rest follow on the next issue). Winsock
  *    captures the WSABUF array during the call, so it lives on the stack. Buffers longer than
- *    ULONG's range are sent in slices.
+ *    ULONG's range are sent in slices, and one call's buffers together stay within a DWORD's
+ *    count (MAX_CHUNK).
  *  - The status of a finished overlapped call is read from the OVERLAPPED itself (the NT status
  *    in Internal, the count in InternalHigh), not through WSAGetOverlappedResult: the handle may
  *    be closed by the time a cancelled op's packet is dequeued. */
@@ -60,10 +63,15 @@ static int is_cancel(DWORD error) {
 tide__iocp_step tide__iocp_after_call(tide__backend *b, tide__iocp_handle *h, tide__op *op, int ok,
                                       DWORD error, intptr_t *result) {
   /* A warning status (a truncated datagram: STATUS_BUFFER_OVERFLOW, seen as WSAEMSGSIZE) is a
-   * completion, not a failure: like a success, it queues a packet unless the handle skips them. */
-  ULONG_PTR nt = tide__iocp_overlapped(op)->Internal;
-  if (!ok && nt >= 0x80000000u && nt < 0xC0000000u)
-    ok = 1;
+   * completion, not a failure: like a success, it queues a packet unless the handle skips them.
+   * Only a call that did not pend can have left one: once it returned ERROR_IO_PENDING, the
+   * kernel may already have finished it on another CPU and written a warning here, yet its packet
+   * is coming, so completing it inline as well would complete it twice. */
+  if (!ok && error != ERROR_IO_PENDING) {
+    ULONG_PTR nt = tide__iocp_overlapped(op)->Internal;
+    if (nt >= 0x80000000u && nt < 0xC0000000u)
+      ok = 1;
+  }
   if (ok && h->skip_on_success) {
     DWORD bytes = 0;
     DWORD status = tide__iocp_status(op, &bytes);
@@ -113,11 +121,22 @@ static tide__iocp_step finish_read(tide__iocp_handle *h, tide__op *op, DWORD err
                                    intptr_t *result) {
   if (op->kind == TIDE__OP_RECVFROM && (error == ERROR_MORE_DATA || error == WSAEMSGSIZE))
     error = 0; /* truncated datagram: the stored part is the result */
+  if (!h->is_socket && error == 0 && bytes == 0)
+    return TIDE__IOCP_AGAIN; /* the writer wrote zero bytes: not end of file, read again */
   if (!h->is_socket && (error == ERROR_BROKEN_PIPE || error == ERROR_HANDLE_EOF ||
                         error == ERROR_PIPE_NOT_CONNECTED)) {
     error = 0; /* the writer is gone: end of file */
     bytes = 0;
   }
+  /* A message-mode pipe (one wrapped with tide_stream_open_fd) whose next message is longer than
+   * the buffer: the buffer is filled and the rest of the message is read by the next call. For a
+   * byte stream that is a short read, not an error; failing would lose the bytes stored. */
+  if (!h->is_socket && error == ERROR_MORE_DATA)
+    error = 0;
+  /* A cancel that still reports bytes stored them in the buffer (a driver may finish a read
+   * partly when cancelled): they are the caller's, as for a cancelled write. */
+  if (is_cancel(error) && bytes > 0)
+    error = 0;
   if (error != 0) {
     if (is_cancel(error))
       *result = tide__iocp_cancelled_result(op);
@@ -151,7 +170,9 @@ static size_t write_total(const tide__op *op) {
   return total;
 }
 
-/* Fills out[] with the part of a WRITEV's buffers not yet written; returns the count used. */
+/* Fills out[] with the part of a WRITEV's buffers not yet written; returns the count used. The
+ * whole batch stays within MAX_CHUNK, not just each buffer: the call reports its count in a
+ * DWORD, which several large buffers together would overflow. */
 static DWORD iov_remaining(const tide__op *op, WSABUF *out) {
   const tide__iov *in = op->buf;
   size_t skip = op->done;
@@ -159,12 +180,14 @@ static DWORD iov_remaining(const tide__op *op, WSABUF *out) {
   while (i < op->len && in[i].len <= skip)
     skip -= in[i++].len;
   DWORD used = 0;
-  for (; i < op->len && used < IOV_BATCH; i++) {
+  size_t budget = MAX_CHUNK;
+  for (; i < op->len && used < IOV_BATCH && budget > 0; i++) {
     size_t len = in[i].len - skip;
     if (len == 0)
       continue;
     out[used].buf = (char *)in[i].base + skip;
-    out[used].len = (ULONG)(len < MAX_CHUNK ? len : MAX_CHUNK);
+    out[used].len = (ULONG)(len < budget ? len : budget);
+    budget -= out[used].len;
     skip = 0;
     if (out[used++].len < len)
       break; /* a slice of a huge buffer: the next issue continues it */
@@ -204,7 +227,8 @@ static tide__iocp_step start_write(tide__backend *b, tide__iocp_handle *h, tide_
 
 /* Whether h is a connected socket. A send without a destination on an unconnected datagram
  * socket fails with WSAENOTCONN on Windows but WSAEINVAL under wine: asking the socket itself
- * gives every system the POSIX answer (only on that failure path). */
+ * gives every system the POSIX answer (only on that failure path). Only while h is attached: a
+ * detached handle may be closed and its number already reused by another socket. */
 static int is_connected(const tide__iocp_handle *h) {
   struct sockaddr_storage peer;
   int len = (int)sizeof peer;
@@ -217,7 +241,7 @@ static tide__iocp_step finish_write(tide__iocp_handle *h, tide__op *op, DWORD er
   if (op->kind == TIDE__OP_SENDTO) { /* a datagram goes whole or not at all */
     *result =
         error == 0 ? (intptr_t)bytes : (is_cancel(error) ? TIDE_ECANCELED : error_result(h, error));
-    if (error != 0 && !is_cancel(error) && op->addr == NULL && !is_connected(h))
+    if (error != 0 && !is_cancel(error) && op->addr == NULL && h->attached && !is_connected(h))
       *result = TIDE_ENOTCONN;
     return TIDE__IOCP_DONE;
   }

@@ -36,6 +36,14 @@
 
 enum { KEY_IO = 0, KEY_WAKE = 1, DEFAULT_EVENTS = 128 };
 
+/* FILE_INFORMATION_CLASS's FileModeInformation. mingw-w64's <winternl.h> names it, but the
+ * Windows SDK's declares only FileDirectoryInformation (the rest are in the DDK's wdm.h), so an
+ * MSVC build spells the value out. */
+#define FILE_MODE_INFORMATION_CLASS ((FILE_INFORMATION_CLASS)16)
+#if defined(__MINGW32__)
+_Static_assert(FileModeInformation == 16, "FileModeInformation");
+#endif
+
 /* ---- the handle table ------------------------------------------------------------------------ */
 
 static size_t hash_fd(tide__fd fd) {
@@ -243,8 +251,9 @@ static int classify(tide__iocp_handle *h, tide__fd fd) {
    * synchronously: a read would block the loop thread until data came. Refuse it. */
   IO_STATUS_BLOCK io;
   ULONG mode = 0;
-  if (NtQueryInformationFile((HANDLE)fd, &io, &mode, sizeof mode, FileModeInformation) == 0 &&
-      (mode & (FILE_SYNCHRONOUS_IO_ALERT | FILE_SYNCHRONOUS_IO_NONALERT)) != 0)
+  NTSTATUS st =
+      NtQueryInformationFile((HANDLE)fd, &io, &mode, sizeof mode, FILE_MODE_INFORMATION_CLASS);
+  if (st == 0 && (mode & (FILE_SYNCHRONOUS_IO_ALERT | FILE_SYNCHRONOUS_IO_NONALERT)) != 0)
     return TIDE_ENOTSUP;
   h->is_socket = 0;
   h->is_stream = 1;

@@ -434,10 +434,11 @@ static int membership(tide_udp *u, const char *group, const char *interface_ip, 
   }
   struct ipv6_mreq m;
   memset(&m, 0, sizeof m);
+  unsigned index;
   if (inet_pton(AF_INET6, group, &m.ipv6mr_multiaddr) != 1 ||
-      !IN6_IS_ADDR_MULTICAST(&m.ipv6mr_multiaddr) ||
-      parse_ifindex(interface_ip, &m.ipv6mr_interface) != 0)
+      !IN6_IS_ADDR_MULTICAST(&m.ipv6mr_multiaddr) || parse_ifindex(interface_ip, &index) != 0)
     return TIDE_EINVAL;
+  m.ipv6mr_interface = index; /* unsigned int on POSIX and mingw-w64, ULONG in the Windows SDK */
   int name = join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP; /* the POSIX names (Linux has both) */
   return setsockopt(TIDE__SOCK(u->h.fd), IPPROTO_IPV6, name, (const char *)&m, sizeof m) == 0
              ? 0

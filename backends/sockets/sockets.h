@@ -46,7 +46,7 @@ int tide__net_socket(int family, int type, tide__fd *out);
 int tide__net_error(void);
 
 /* Sets the keep-alive idle time before the first probe, on a socket with SO_KEEPALIVE on.
- * Returns 0, TIDE_ENOTSUP or an OS error. */
+ * Returns 0, TIDE_ENOTSUP, TIDE_EINVAL (longer than the system can express) or an OS error. */
 int tide__net_set_keepalive_idle(tide__fd fd, int seconds);
 
 /* Called after a UDP socket is bound (connected: 0) or connected (1), for platforms whose

@@ -33,6 +33,7 @@ int tide__err_from_win32(unsigned long code) {
     case ERROR_INVALID_FLAGS:
     case ERROR_INVALID_ADDRESS:
     case ERROR_INVALID_USER_BUFFER:
+    case ERROR_NOACCESS: /* a buffer the caller passed is not accessible (WSAEFAULT's kin) */
     case ERROR_INSUFFICIENT_BUFFER:
     case ERROR_BAD_LENGTH:
     case WSAEINVAL:
@@ -115,9 +116,11 @@ int tide__err_from_win32(unsigned long code) {
       return TIDE_ENOTCONN;
 
     case ERROR_ADDRESS_ALREADY_ASSOCIATED:
+    case ERROR_DUP_NAME: /* STATUS_ADDRESS_ALREADY_EXISTS from an overlapped bind/connect */
     case WSAEADDRINUSE:
       return TIDE_EADDRINUSE;
 
+    case ERROR_INVALID_NETNAME: /* STATUS_INVALID_ADDRESS_COMPONENT from an overlapped connect */
     case WSAEADDRNOTAVAIL:
       return TIDE_EADDRNOTAVAIL;
 

@@ -84,7 +84,10 @@ int tide_loop_wake(tide_loop *loop);
  * listeners and UDP sockets (tide/net.h) the user never closed are reported with their count and
  * closed as tide_stream_close would (their descriptors are closed, their memory freed), since
  * nothing could close them after the loop is gone. Using a future, timer or handle of a closed
- * loop afterwards is undefined, which is why it is reported.
+ * loop afterwards is undefined, which is why it is reported. A completion backend (IOCP) settles
+ * cancelled operations through its queue: close waits for them (up to about 10 s); if the OS
+ * has not completed them by then, the error is logged and the loop's memory is deliberately
+ * left allocated, since the OS may still write into it.
  * Returns 0, TIDE_EINVAL (NULL), or TIDE_EBUSY (called while the loop runs; nothing changes). */
 int tide_loop_close(tide_loop *loop);
 

@@ -136,3 +136,50 @@ TIDE_TEST(pipe, wrapping_an_existing_descriptor) {
     TIDE_SKIP("%s", why_not);
   net_run(wrap_fd_main, NULL, 10);
 }
+
+/* A pipe that keeps message boundaries, read as a stream: a message longer than the buffer is a
+ * short read whose rest comes next (Windows fails such a read with ERROR_MORE_DATA, yet fills the
+ * buffer), and an empty message is no end of file (Windows completes the read with 0 bytes). */
+static int message_pipe_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  intptr_t fds[2];
+  const char *why_not = plat_native_message_pipe(fds);
+  if (why_not != NULL)
+    NET_SKIP(why_not);
+  tide_stream *r;
+  CHECK_OK(tide_stream_open_fd(loop, fds[0], &r));
+  char buf[16];
+  size_t n;
+  CHECK_EQ(10, plat_native_write(fds[1], "0123456789", 10));
+  CHECK_OK(tide_stream_read(r, buf, 4, &n));
+  CHECK_EQ(4, n);
+  CHECK(memcmp(buf, "0123", 4) == 0);
+  CHECK_OK(tide_stream_read(r, buf, sizeof buf, &n));
+  CHECK_EQ(6, n);
+  CHECK(memcmp(buf, "456789", 6) == 0);
+  CHECK_EQ(0, plat_native_write(fds[1], "", 0));
+  CHECK_EQ(3, plat_native_write(fds[1], "abc", 3));
+  CHECK_OK(tide_stream_read(r, buf, sizeof buf, &n));
+  CHECK_EQ(3, n);
+  CHECK(memcmp(buf, "abc", 3) == 0);
+  /* The same with the read waiting first, so that the message completes it later. */
+  tide_future *f;
+  CHECK_OK(tide_stream_read_future(r, buf, 4, &f));
+  CHECK(!tide_future_done(f));
+  CHECK_EQ(8, plat_native_write(fds[1], "ABCDEFGH", 8));
+  CHECK_EQ(4, net_await(f));
+  CHECK(memcmp(buf, "ABCD", 4) == 0);
+  CHECK_OK(tide_stream_read(r, buf, sizeof buf, &n));
+  CHECK_EQ(4, n);
+  CHECK(memcmp(buf, "EFGH", 4) == 0);
+  plat_native_close(fds[1]);
+  CHECK_OK(tide_stream_read(r, buf, sizeof buf, &n));
+  CHECK_EQ(0, n); /* the writer closed: end of file */
+  CHECK_OK(tide_stream_close(r));
+  return 0;
+}
+
+TIDE_TEST(pipe, message_pipe_reads_as_a_stream_across_long_and_empty_messages) {
+  net_run(message_pipe_main, NULL, 10);
+}

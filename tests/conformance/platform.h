@@ -152,6 +152,11 @@ void plat_native_pipe(intptr_t fds[2]);
  * end tide wraps). */
 void plat_native_pipe_from_tide(intptr_t fds[2]);
 
+/* A pipe that keeps message boundaries, else as plat_native_pipe: fds[0] reads (the end tide
+ * wraps), fds[1] writes (blocking; each plat_native_write is one message, an empty one too).
+ * NULL on success, or why the platform has none. Windows: a named pipe in message mode. */
+const char *plat_native_message_pipe(intptr_t fds[2]);
+
 /* A connected pair of stream sockets. */
 void plat_native_socket_pair(intptr_t fds[2]);
 

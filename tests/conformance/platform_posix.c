@@ -307,6 +307,11 @@ void plat_native_pipe_from_tide(intptr_t fds[2]) {
   plat_native_pipe(fds);
 }
 
+const char *plat_native_message_pipe(intptr_t fds[2]) {
+  (void)fds;
+  return "POSIX pipes are byte streams: no message boundaries to keep";
+}
+
 void plat_native_socket_pair(intptr_t fds[2]) {
   int sv[2];
   CHECK_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));

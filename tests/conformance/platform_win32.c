@@ -310,14 +310,15 @@ const char *plat_native_descriptors_unsupported(void) {
  * needs; `server_access` says which way it carries bytes (PIPE_ACCESS_INBOUND: it reads). The
  * client end is synchronous, for plat_native_write's and plat_native_read's blocking calls.
  * Returns the server end and stores the client end in *client. */
-static HANDLE named_pipe_pair(DWORD server_access, DWORD client_access, HANDLE *client) {
+static HANDLE named_pipe_pair(DWORD server_access, DWORD mode, DWORD client_access,
+                              HANDLE *client) {
   static LONG serial;
   char name[128];
   snprintf(name, sizeof name, "\\\\.\\pipe\\tide-conformance-%lu-%ld",
            (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&serial));
   HANDLE server =
       CreateNamedPipeA(name, server_access | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-                       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
+                       mode | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
   if (server == INVALID_HANDLE_VALUE)
     TIDE_TEST_FAIL("CreateNamedPipe: error %lu", GetLastError());
   *client = CreateFileA(name, client_access, 0, NULL, OPEN_EXISTING, 0, NULL);
@@ -328,14 +329,25 @@ static HANDLE named_pipe_pair(DWORD server_access, DWORD client_access, HANDLE *
 
 void plat_native_pipe(intptr_t fds[2]) {
   HANDLE w;
-  HANDLE r = named_pipe_pair(PIPE_ACCESS_INBOUND, GENERIC_WRITE, &w);
+  HANDLE r =
+      named_pipe_pair(PIPE_ACCESS_INBOUND, PIPE_TYPE_BYTE | PIPE_READMODE_BYTE, GENERIC_WRITE, &w);
   fds[0] = (intptr_t)r;
   fds[1] = (intptr_t)w;
 }
 
+const char *plat_native_message_pipe(intptr_t fds[2]) {
+  HANDLE w;
+  HANDLE r = named_pipe_pair(PIPE_ACCESS_INBOUND, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE,
+                             GENERIC_WRITE, &w);
+  fds[0] = (intptr_t)r;
+  fds[1] = (intptr_t)w;
+  return NULL;
+}
+
 void plat_native_pipe_from_tide(intptr_t fds[2]) {
   HANDLE r;
-  HANDLE w = named_pipe_pair(PIPE_ACCESS_OUTBOUND, GENERIC_READ, &r);
+  HANDLE w =
+      named_pipe_pair(PIPE_ACCESS_OUTBOUND, PIPE_TYPE_BYTE | PIPE_READMODE_BYTE, GENERIC_READ, &r);
   fds[0] = (intptr_t)r;
   fds[1] = (intptr_t)w;
 }

@@ -67,6 +67,38 @@ TIDE_TEST(udp, send_and_receive_with_source_address) {
   net_run(udp_roundtrip_main, NULL, 10);
 }
 
+/* The truncation above meets datagrams already queued; here the receive waits first, so the
+ * datagram completes it later (on IOCP: a packet carrying STATUS_BUFFER_OVERFLOW). */
+static int udp_truncated_pending_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  struct sockaddr_storage a_addr, b_addr, from;
+  tide_udp *a = udp_on(loop, "127.0.0.1", &a_addr);
+  tide_udp *b = udp_on(loop, "127.0.0.1", &b_addr);
+  char buf[16];
+  memset(buf, 0, sizeof buf);
+  tide_future *rf;
+  CHECK_OK(tide_udp_recv_from_future(b, buf, 3, &from, &rf));
+  CHECK(!tide_future_done(rf));
+  CHECK_OK(tide_udp_send_to(a, "0123456789", 10, (struct sockaddr *)&b_addr));
+  CHECK_EQ(3, net_await(rf));
+  CHECK(memcmp(buf, "012", 3) == 0 && buf[3] == 0);
+  CHECK_EQ(tide_addr_port((struct sockaddr *)&a_addr), tide_addr_port((struct sockaddr *)&from));
+  /* The rest of that datagram is gone; the next one arrives whole. */
+  size_t n;
+  CHECK_OK(tide_udp_send_to(a, "next", 4, (struct sockaddr *)&b_addr));
+  CHECK_OK(tide_udp_recv_from(b, buf, sizeof buf, NULL, &n));
+  CHECK_EQ(4, n);
+  CHECK(memcmp(buf, "next", 4) == 0);
+  CHECK_OK(tide_udp_close(a));
+  CHECK_OK(tide_udp_close(b));
+  return 0;
+}
+
+TIDE_TEST(udp, truncated_datagram_completing_a_pending_receive_keeps_its_start) {
+  net_run(udp_truncated_pending_main, NULL, 10);
+}
+
 static int udp_close_pending_main(tide_loop *loop, void *arg, void **result) {
   (void)arg;
   (void)result;
