@@ -140,9 +140,11 @@ int tide_unix_listen(tide_loop *loop, const char *path, const tide_listen_option
 
 /* Accepts one connection: the future resolves with a new tide_stream (tide_io_stream), owned by
  * the caller. Accepts queue in FIFO order. Fails with TIDE_EMFILE/TIDE_ENFILE when the process
- * or system is out of descriptors: the connections waiting at that moment are closed (their
- * clients see the connection end) and the next accept succeeds once descriptors are freed; the
- * listener is never left spinning. Also TIDE_ECANCELED (cancelled or closed), TIDE_EINVAL,
+ * or system is out of descriptors, and the next accept succeeds once descriptors are freed; the
+ * listener is never left spinning. On POSIX the connections waiting at that moment are closed
+ * (their clients see the connection end, instead of waiting on a server that cannot take them);
+ * on Windows (IOCP: the accepting socket is created before the connection is taken, and it is
+ * that creation which fails) they stay in the backlog and are accepted later. Also TIDE_ECANCELED (cancelled or closed), TIDE_EINVAL,
  * TIDE_ECLOSED, TIDE_ENOMEM. Loop thread. */
 int tide_listener_accept_future(tide_listener *l, tide_future **out);
 
