@@ -265,19 +265,9 @@ static void wake_drain_waiters(tide_stream *s, int closed) {
     s->waiters = NULL;
 }
 
-static size_t write_size(const tide__op *op) {
-  if (op->kind != TIDE__OP_WRITEV)
-    return op->len;
-  const tide__iov *v = op->buf;
-  size_t total = 0;
-  for (size_t i = 0; i < op->len; i++)
-    total += v[i].len;
-  return total;
-}
-
 static intptr_t write_finished(tide__op *op, intptr_t result) {
   tide_stream *s = op->owner;
-  s->write_queued -= write_size(op);
+  s->write_queued -= tide__op_write_total(op);
   if (s->waiters != NULL && !above_high_water(s) && !s->h.closing)
     wake_drain_waiters(s, 0);
   return op_finished(op, result);

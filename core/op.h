@@ -101,6 +101,25 @@ void tide__op_submit(tide__op *op);
  * the future and frees the op (a task op: stores the result and wakes its task). */
 void tide__op_complete(tide__op *op, intptr_t result);
 
+/* Whether `kind` is a "read side" kind (see the ordering rule above): backends queue and order the
+ * two sides separately. */
+static inline int tide__op_is_read_side(tide__op_kind kind) {
+  return kind == TIDE__OP_READ || kind == TIDE__OP_READ_EXACT || kind == TIDE__OP_RECVFROM ||
+         kind == TIDE__OP_ACCEPT;
+}
+
+/* The bytes a WRITE or WRITEV op carries in all (its buffer's length, or the sum of its
+ * vector's). */
+static inline size_t tide__op_write_total(const tide__op *op) {
+  if (op->kind != TIDE__OP_WRITEV)
+    return op->len;
+  const tide__iov *v = op->buf;
+  size_t total = 0;
+  for (size_t i = 0; i < op->len; i++)
+    total += v[i].len;
+  return total;
+}
+
 /* Reads a byte count or error out of an op future's resolved value (see tide__op_complete). */
 static inline intptr_t tide__op_result_of(void *value) {
   return (intptr_t)value;

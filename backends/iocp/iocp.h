@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "backends/backend.h"
+#include "backends/op_queue.h"
 #include "tide/error.h"
 
 _Static_assert(sizeof(((struct tide__backend_op *)0)->overlapped) == sizeof(OVERLAPPED),
@@ -49,11 +50,6 @@ enum {
   TIDE__IOCP_CANCELLED = 1u << 1 /* a cancel was asked: finish with what moved, do not re-issue */
 };
 
-typedef struct tide__iocp_queue {
-  tide__op *head;
-  tide__op *tail;
-} tide__iocp_queue;
-
 typedef struct tide__iocp_handle {
   tide__fd fd;
   uint32_t refs;           /* 1 while attached, plus one per issued op */
@@ -63,8 +59,8 @@ typedef struct tide__iocp_handle {
   uint8_t skip_on_success; /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set (see port.c) */
   int family;              /* sockets: AF_INET, AF_INET6 or AF_UNIX (for AcceptEx's socket) */
   int protocol;            /* sockets: the protocol to create accepted sockets with */
-  tide__iocp_queue reads;
-  tide__iocp_queue writes;
+  tide__op_queue reads;
+  tide__op_queue writes;
   SOCKET accept_socket; /* listeners: the socket the issued AcceptEx fills, or INVALID_SOCKET */
   char *accept_buffer;  /* listeners: AcceptEx's two addresses; allocated with the first accept */
 } tide__iocp_handle;
@@ -103,11 +99,6 @@ static inline OVERLAPPED *tide__iocp_overlapped(tide__op *op) {
 
 static inline tide__op *tide__iocp_op_of(OVERLAPPED *ov) {
   return (tide__op *)(void *)((char *)ov - offsetof(tide__op, backend.overlapped));
-}
-
-static inline int tide__iocp_is_read_side(tide__op_kind kind) {
-  return kind == TIDE__OP_READ || kind == TIDE__OP_READ_EXACT || kind == TIDE__OP_RECVFROM ||
-         kind == TIDE__OP_ACCEPT;
 }
 
 /* What a cancelled op completes with: one that already moved bytes reports them. */

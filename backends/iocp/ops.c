@@ -160,16 +160,6 @@ static tide__iocp_step finish_read(tide__iocp_handle *h, tide__op *op, DWORD err
 
 /* ---- writes ---------------------------------------------------------------------------------- */
 
-static size_t write_total(const tide__op *op) {
-  if (op->kind != TIDE__OP_WRITEV)
-    return op->len;
-  const tide__iov *v = op->buf;
-  size_t total = 0;
-  for (size_t i = 0; i < op->len; i++)
-    total += v[i].len;
-  return total;
-}
-
 /* Fills out[] with the part of a WRITEV's buffers not yet written; returns the count used. The
  * whole batch stays within MAX_CHUNK, not just each buffer: the call reports its count in a
  * DWORD, which several large buffers together would overflow. */
@@ -197,7 +187,7 @@ static DWORD iov_remaining(const tide__op *op, WSABUF *out) {
 
 static tide__iocp_step start_write(tide__backend *b, tide__iocp_handle *h, tide__op *op,
                                    intptr_t *result) {
-  size_t total = write_total(op);
+  size_t total = tide__op_write_total(op);
   if (op->kind != TIDE__OP_SENDTO && op->done == total) {
     *result = (intptr_t)total;
     return TIDE__IOCP_DONE;
@@ -256,7 +246,7 @@ static tide__iocp_step finish_write(tide__iocp_handle *h, tide__op *op, DWORD er
       *result = error_result(h, error);
     return TIDE__IOCP_DONE;
   }
-  size_t total = write_total(op);
+  size_t total = tide__op_write_total(op);
   if (op->done < total)
     return TIDE__IOCP_AGAIN;
   *result = (intptr_t)total;

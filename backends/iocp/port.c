@@ -118,40 +118,17 @@ static void release(tide__iocp_handle *h) {
   free(h);
 }
 
-static tide__iocp_queue *queue_of(tide__iocp_handle *h, const tide__op *op) {
-  return tide__iocp_is_read_side(op->kind) ? &h->reads : &h->writes;
-}
-
-static void push(tide__iocp_queue *q, tide__op *op) {
-  op->next = NULL;
-  if (q->tail)
-    q->tail->next = op;
-  else
-    q->head = op;
-  q->tail = op;
-}
-
-static void pop_head(tide__iocp_queue *q) {
-  tide__op *op = q->head;
-  q->head = op->next;
-  if (q->head == NULL)
-    q->tail = NULL;
-  op->next = NULL;
+static tide__op_queue *queue_of(tide__iocp_handle *h, const tide__op *op) {
+  return tide__op_is_read_side(op->kind) ? &h->reads : &h->writes;
 }
 
 /* Unlinks the first op of q that the kernel does not hold (never issued), or returns NULL. */
-static tide__op *take_unissued(tide__iocp_queue *q) {
+static tide__op *take_unissued(tide__op_queue *q) {
   tide__op *prev = NULL;
   for (tide__op *op = q->head; op != NULL; prev = op, op = op->next) {
     if (op->flags & TIDE__IOCP_ISSUED)
       continue;
-    if (prev)
-      prev->next = op->next;
-    else
-      q->head = op->next;
-    if (q->tail == op)
-      q->tail = prev;
-    op->next = NULL;
+    tide__op_queue_unlink_after(q, prev, op);
     return op;
   }
   return NULL;
@@ -163,7 +140,7 @@ static tide__op *take_unissued(tide__iocp_queue *q) {
 static void run_queue(tide__backend *b, tide__iocp_handle *h, int read_side) {
   h->refs++;
   for (;;) {
-    tide__iocp_queue *q = read_side ? &h->reads : &h->writes;
+    tide__op_queue *q = read_side ? &h->reads : &h->writes;
     tide__op *op = q->head;
     if (op == NULL || !h->attached || (op->flags & TIDE__IOCP_ISSUED))
       break;
@@ -174,7 +151,7 @@ static void run_queue(tide__backend *b, tide__iocp_handle *h, int read_side) {
     while (step == TIDE__IOCP_AGAIN);
     if (step == TIDE__IOCP_PENDING)
       break;
-    pop_head(q);
+    (void)tide__op_queue_pop(q);
     tide__op_complete(op, result);
   }
   release(h);
@@ -337,10 +314,10 @@ int tide__backend_submit(tide__backend *b, tide__op *op) {
     return TIDE_EBADF;
   op->backend.handle = h;
   op->flags = 0;
-  tide__iocp_queue *q = queue_of(h, op);
-  push(q, op);
+  tide__op_queue *q = queue_of(h, op);
+  tide__op_queue_push(q, op);
   if (q->head == op)
-    run_queue(b, h, tide__iocp_is_read_side(op->kind));
+    run_queue(b, h, tide__op_is_read_side(op->kind));
   return 0;
 }
 
@@ -365,21 +342,8 @@ void tide__backend_cancel(tide__backend *b, tide__op *op) {
     return;
   }
   /* Not issued: it waits behind the head of its queue and has moved nothing. */
-  tide__iocp_queue *q = queue_of(h, op);
-  tide__op *prev = NULL;
-  for (tide__op *it = q->head; it != NULL; prev = it, it = it->next) {
-    if (it != op)
-      continue;
-    if (prev)
-      prev->next = op->next;
-    else
-      q->head = op->next;
-    if (q->tail == op)
-      q->tail = prev;
-    op->next = NULL;
+  if (tide__op_queue_unlink(queue_of(h, op), op))
     tide__op_complete(op, TIDE_ECANCELED);
-    return;
-  }
 }
 
 void tide__backend_cancel_all(tide__backend *b) {
@@ -422,7 +386,7 @@ void tide__backend_cancel_all(tide__backend *b) {
 static void on_packet(tide__backend *b, OVERLAPPED *ov) {
   tide__op *op = tide__iocp_op_of(ov);
   tide__iocp_handle *h = op->backend.handle; /* its reference is ours until the end */
-  int read_side = tide__iocp_is_read_side(op->kind);
+  int read_side = tide__op_is_read_side(op->kind);
   op->flags &= ~(uint32_t)TIDE__IOCP_ISSUED;
   DWORD bytes = 0;
   DWORD error = tide__iocp_status(op, &bytes);
@@ -436,7 +400,7 @@ static void on_packet(tide__backend *b, OVERLAPPED *ov) {
     }
     result = tide__iocp_cancelled_result(op);
   }
-  pop_head(read_side ? &h->reads : &h->writes);
+  (void)tide__op_queue_pop(read_side ? &h->reads : &h->writes);
   tide__op_complete(op, result);
   run_queue(b, h, read_side);
   release(h);

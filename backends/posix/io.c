@@ -158,13 +158,6 @@ tide__io_outcome tide__io_try_read(const tide__io_target *t, tide__op *op, intpt
 
 /* ---- writes -------------------------------------------------------------------------------- */
 
-static size_t iov_total(const tide__iov *v, size_t count) {
-  size_t total = 0;
-  for (size_t i = 0; i < count; i++)
-    total += v[i].len;
-  return total;
-}
-
 /* Fills out[] with the part of op's buffers not yet written; returns the count used. */
 static int iov_remaining(const tide__op *op, struct iovec *out) {
   const tide__iov *in = op->buf;
@@ -218,7 +211,7 @@ static ssize_t write_guarded(const tide__io_target *t, tide__op *op) {
 }
 
 static tide__io_outcome try_transfer(const tide__io_target *t, tide__op *op, intptr_t *result) {
-  size_t total = op->kind == TIDE__OP_WRITEV ? iov_total(op->buf, op->len) : op->len;
+  size_t total = tide__op_write_total(op);
   for (;;) {
     if (op->kind != TIDE__OP_SENDTO && op->done == total) {
       *result = (intptr_t)total;

@@ -47,17 +47,13 @@
 #include "backends/posix/descriptor.h"
 #include "backends/posix/io.h"
 #include "backends/posix/poller.h"
+#include "backends/op_queue.h"
 #include "core/sys/errno_map.h"
 #include "tide/error.h"
 
-typedef struct op_queue {
-  tide__op *head;
-  tide__op *tail;
-} op_queue;
-
 typedef struct fd_state {
-  op_queue reads;
-  op_queue writes;
+  tide__op_queue reads;
+  tide__op_queue writes;
   uint32_t generation; /* bumped on detach; the high half of every event tag */
   uint8_t attached;
   uint8_t is_socket; /* write with send(MSG_NOSIGNAL) */
@@ -173,47 +169,6 @@ int tide__backend_attach(tide__backend *b, tide__fd fd) {
   return 0;
 }
 
-static void push(op_queue *q, tide__op *op) {
-  op->next = NULL;
-  if (q->tail)
-    q->tail->next = op;
-  else
-    q->head = op;
-  q->tail = op;
-}
-
-static tide__op *pop(op_queue *q) {
-  tide__op *op = q->head;
-  q->head = op->next;
-  if (q->head == NULL)
-    q->tail = NULL;
-  op->next = NULL;
-  return op;
-}
-
-/* Unlinks `op` if it is in `q`; returns 1 if it was. Queues are short (usually one op). */
-static int unlink_op(op_queue *q, tide__op *op) {
-  tide__op *prev = NULL;
-  for (tide__op *it = q->head; it != NULL; prev = it, it = it->next) {
-    if (it != op)
-      continue;
-    if (prev)
-      prev->next = op->next;
-    else
-      q->head = op->next;
-    if (q->tail == op)
-      q->tail = prev;
-    op->next = NULL;
-    return 1;
-  }
-  return 0;
-}
-
-static int is_read_side(tide__op_kind kind) {
-  return kind == TIDE__OP_READ || kind == TIDE__OP_READ_EXACT || kind == TIDE__OP_RECVFROM ||
-         kind == TIDE__OP_ACCEPT;
-}
-
 /* What a cancelled op completes with: one that already moved bytes (a partly done write or
  * exact read) reports them, so no caller loses track of data. */
 static intptr_t cancelled_result(const tide__op *op) {
@@ -224,10 +179,10 @@ static intptr_t cancelled_result(const tide__op *op) {
  * empties the queue itself), so the queue is re-read through `b` on every round. */
 static void cancel_queue(tide__backend *b, size_t fd, int read_side) {
   while (fd < b->fd_capacity) {
-    op_queue *q = read_side ? &b->fds[fd].reads : &b->fds[fd].writes;
+    tide__op_queue *q = read_side ? &b->fds[fd].reads : &b->fds[fd].writes;
     if (q->head == NULL)
       return;
-    tide__op *op = pop(q);
+    tide__op *op = tide__op_queue_pop(q);
     tide__op_complete(op, cancelled_result(op));
   }
 }
@@ -330,7 +285,7 @@ static void run_reads(tide__backend *b, int fd) {
       fs->readable = 0;
     if (outcome == TIDE__IO_WAIT)
       return;
-    pop(&fs->reads);
+    tide__op_queue_pop(&fs->reads);
     tide__op_complete(op, result);
   }
 }
@@ -349,7 +304,7 @@ static void run_writes(tide__backend *b, int fd) {
       fs->writable = 0;
     if (outcome == TIDE__IO_WAIT)
       return;
-    pop(&fs->writes);
+    tide__op_queue_pop(&fs->writes);
     tide__op_complete(op, result);
   }
 }
@@ -361,15 +316,15 @@ int tide__backend_submit(tide__backend *b, tide__op *op) {
   fd_state *fs = state_of(b, op->fd);
   if (fs == NULL)
     return TIDE_EBADF;
-  int read_side = is_read_side(op->kind);
-  op_queue *q = read_side ? &fs->reads : &fs->writes;
+  int read_side = tide__op_is_read_side(op->kind);
+  tide__op_queue *q = read_side ? &fs->reads : &fs->writes;
   uint8_t *ready = read_side ? &fs->readable : &fs->writable;
   if (q->head != NULL || !*ready) {
-    push(q, op); /* behind the others, or waiting for readiness */
+    tide__op_queue_push(q, op); /* behind the others, or waiting for readiness */
     return 0;
   }
   if (op->kind == TIDE__OP_ACCEPT) {
-    push(q, op);
+    tide__op_queue_push(q, op);
     run_reads(b, (int)op->fd);
     return 0;
   }
@@ -380,7 +335,7 @@ int tide__backend_submit(tide__backend *b, tide__op *op) {
   if (outcome != TIDE__IO_DONE)
     *ready = 0;
   if (outcome == TIDE__IO_WAIT)
-    push(q, op);
+    tide__op_queue_push(q, op);
   else
     tide__op_complete(op, result);
   return 0;
@@ -404,11 +359,11 @@ void tide__backend_cancel(tide__backend *b, tide__op *op) {
   fd_state *fs = state_of(b, op->fd);
   if (fs == NULL)
     return;
-  op_queue *q = is_read_side(op->kind) ? &fs->reads : &fs->writes;
+  tide__op_queue *q = tide__op_is_read_side(op->kind) ? &fs->reads : &fs->writes;
   /* An op in the queue has either transferred nothing (a plain read is one syscall, performed
    * completely or not at all) or reports what it transferred (cancelled_result), so unlinking it
    * loses no data. */
-  if (unlink_op(q, op))
+  if (tide__op_queue_unlink(q, op))
     tide__op_complete(op, cancelled_result(op));
 }
 
