@@ -151,6 +151,27 @@ static inline tide_stream *net_accept_pair(tide_loop *loop, tide_listener *l,
   return s;
 }
 
+/* A loopback TCP connection and the listener it was accepted from: how most TCP tests start. */
+typedef struct net_tcp_pair {
+  struct sockaddr_storage addr; /* where the listener listens */
+  tide_listener *listener;
+  tide_stream *client;
+  tide_stream *server; /* the accepted side */
+} net_tcp_pair;
+
+/* Inside a task: listens on 127.0.0.1 and connects a client to it (net_accept_pair). */
+static inline void net_tcp_pair_open(tide_loop *loop, net_tcp_pair *p) {
+  p->listener = net_listen(loop, "127.0.0.1", &p->addr);
+  p->server = net_accept_pair(loop, p->listener, &p->addr, &p->client);
+}
+
+/* Closes both streams and the listener, checking each close succeeds. */
+static inline void net_tcp_pair_close(net_tcp_pair *p) {
+  CHECK_OK(tide_stream_close(p->client));
+  CHECK_OK(tide_stream_close(p->server));
+  CHECK_OK(tide_listener_close(p->listener));
+}
+
 /* Awaits an op future, releases it, and returns bytes (>= 0) or the error. */
 static inline intptr_t net_await(tide_future *f) {
   void *v = NULL;

@@ -47,10 +47,9 @@ TIDE_TEST(tcp, close_with_pending_reads_writes_and_accepts_cancels_them) {
 static int cancel_read_main(tide_loop *loop, void *arg, void **result) {
   (void)arg;
   (void)result;
-  struct sockaddr_storage addr;
-  tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_stream *c;
-  tide_stream *s = net_accept_pair(loop, l, &addr, &c);
+  net_tcp_pair pair;
+  net_tcp_pair_open(loop, &pair);
+  tide_stream *c = pair.client, *s = pair.server;
   char buf[16] = {0};
   tide_future *r;
   CHECK_OK(tide_stream_read_future(c, buf, sizeof buf, &r));
@@ -68,9 +67,7 @@ static int cancel_read_main(tide_loop *loop, void *arg, void **result) {
   CHECK_EQ(8, got);
   CHECK(memcmp(buf, "precious", 8) == 0);
   /* A task cancelled while it awaits a read: the await returns only once the op settled. */
-  CHECK_OK(tide_stream_close(c));
-  CHECK_OK(tide_stream_close(s));
-  CHECK_OK(tide_listener_close(l));
+  net_tcp_pair_close(&pair);
   return 0;
 }
 
@@ -132,10 +129,9 @@ static int bp_writer(tide_loop *loop, void *arg, void **result) {
 static int backpressure_main(tide_loop *loop, void *arg, void **result) {
   (void)arg;
   (void)result;
-  struct sockaddr_storage addr;
-  tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_stream *c;
-  tide_stream *s = net_accept_pair(loop, l, &addr, &c);
+  net_tcp_pair pair;
+  net_tcp_pair_open(loop, &pair);
+  tide_stream *c = pair.client, *s = pair.server;
   CHECK_OK(tide_stream_set_write_high_water(c, 1024 * 1024));
   /* 16 MiB in futures: far past the socket buffers, so most of it stays queued. */
   enum { CHUNK = 1024 * 1024, CHUNKS = 16 };
@@ -173,9 +169,7 @@ static int backpressure_main(tide_loop *loop, void *arg, void **result) {
   CHECK_OK(tide_stream_drain(c)); /* nothing queued: returns at once */
   free(buf);
   free(data);
-  CHECK_OK(tide_stream_close(c));
-  CHECK_OK(tide_stream_close(s));
-  CHECK_OK(tide_listener_close(l));
+  net_tcp_pair_close(&pair);
   return 0;
 }
 

@@ -241,10 +241,9 @@ TIDE_TEST(tcp, peer_close_delivers_the_data_then_end_of_file_on_every_read) {
 static int options_main(tide_loop *loop, void *arg, void **result) {
   (void)arg;
   (void)result;
-  struct sockaddr_storage addr;
-  tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
-  tide_stream *c;
-  tide_stream *s = net_accept_pair(loop, l, &addr, &c);
+  net_tcp_pair pair;
+  net_tcp_pair_open(loop, &pair);
+  tide_stream *c = pair.client, *s = pair.server;
   CHECK_OK(tide_stream_set_nodelay(c, 1));
   CHECK_EQ(1, plat_get_sockopt_int(tide_stream_fd(c), plat_tcp_nodelay_level(),
                                    plat_tcp_nodelay_name()));
@@ -257,14 +256,12 @@ static int options_main(tide_loop *loop, void *arg, void **result) {
   CHECK_OK(tide_stream_peer_address(s, &s_peer));
   char a[64], b[64];
   tide_addr_format((struct sockaddr *)&c_peer, a, sizeof a);
-  tide_addr_format((struct sockaddr *)&addr, b, sizeof b);
+  tide_addr_format((struct sockaddr *)&pair.addr, b, sizeof b);
   CHECK_STR(b, a);
   tide_addr_format((struct sockaddr *)&c_local, a, sizeof a);
   tide_addr_format((struct sockaddr *)&s_peer, b, sizeof b);
   CHECK_STR(b, a);
-  CHECK_OK(tide_stream_close(c));
-  CHECK_OK(tide_stream_close(s));
-  CHECK_OK(tide_listener_close(l));
+  net_tcp_pair_close(&pair);
   return 0;
 }
 
