@@ -20,6 +20,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=../script_common.sh
+source "$here/../script_common.sh"
 rounds=${ROUNDS:-5}
 build_dir="$repo/build-bench"
 cpu=""
@@ -35,23 +37,13 @@ while getopts "r:B:c:o:qnh" opt; do
     o) raw_out=$OPTARG ;;
     q) quick=1 ;;
     n) build=0 ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+    *) bench_usage ;;
   esac
 done
-if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
-  echo "run_timers.sh: ROUNDS must be a positive integer, got '$rounds'" >&2
-  exit 2
-fi
+bench_require_rounds run_timers.sh "$rounds"
 
 if ((build)); then
-  generator=()
-  if [[ ! -f $build_dir/CMakeCache.txt ]] && command -v ninja >/dev/null; then
-    generator=(-G Ninja)
-  fi
-  echo "== building in $build_dir (RelWithDebInfo: -O2, the peers' distribution flags)" >&2
-  cmake -S "$repo" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DTIDE_BUILD_BENCHMARKS=ON -DTIDE_BUILD_TESTS=OFF -DTIDE_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build "$build_dir" --target tide_compare >/dev/null
+  bench_build "$repo" "$build_dir" tide_compare
 fi
 
 bin_dir="$build_dir/bench/compare"

@@ -17,6 +17,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../script_common.sh
+source "$here/../script_common.sh"
 build_dir="$here/../../build-netbench"
 conns=1
 cache=no
@@ -27,7 +29,7 @@ while getopts "B:n:ch" opt; do
     B) build_dir=$OPTARG ;;
     n) conns=$OPTARG ;;
     c) cache=yes ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+    *) bench_usage ;;
   esac
 done
 shift $((OPTIND - 1))

@@ -37,6 +37,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=../script_common.sh
+source "$here/../script_common.sh"
 rounds=${ROUNDS:-5}
 build_dir="$repo/build-netbench"
 seconds=2
@@ -66,23 +68,13 @@ while getopts "r:B:s:w:c:p:S:W:F:T:G:o:nh" opt; do
     G) gate_wait=$OPTARG ;;
     o) raw_out=$OPTARG ;;
     n) build=0 ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+    *) bench_usage ;;
   esac
 done
-if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
-  echo "run_echo.sh: ROUNDS must be a positive integer, got '$rounds'" >&2
-  exit 2
-fi
+bench_require_rounds run_echo.sh "$rounds"
 
 if ((build)); then
-  generator=()
-  if [[ ! -f $build_dir/CMakeCache.txt ]] && command -v ninja >/dev/null; then
-    generator=(-G Ninja)
-  fi
-  echo "== building in $build_dir (RelWithDebInfo)" >&2
-  cmake -S "$repo" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DTIDE_BUILD_BENCHMARKS=ON -DTIDE_BUILD_TESTS=OFF -DTIDE_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build "$build_dir" --target tide_bench_net >/dev/null
+  bench_build "$repo" "$build_dir" tide_bench_net
 fi
 
 bin_dir="$build_dir/bench/net"
