@@ -144,8 +144,8 @@ int tide_unix_listen(tide_loop *loop, const char *path, const tide_listen_option
  * listener is never left spinning. On POSIX the connections waiting at that moment are closed
  * (their clients see the connection end, instead of waiting on a server that cannot take them);
  * on Windows (IOCP: the accepting socket is created before the connection is taken, and it is
- * that creation which fails) they stay in the backlog and are accepted later. Also TIDE_ECANCELED (cancelled or closed), TIDE_EINVAL,
- * TIDE_ECLOSED, TIDE_ENOMEM. Loop thread. */
+ * that creation which fails) they stay in the backlog and are accepted later. Also TIDE_ECANCELED
+ * (cancelled or closed), TIDE_EINVAL, TIDE_ECLOSED, TIDE_ENOMEM. Loop thread. */
 int tide_listener_accept_future(tide_listener *l, tide_future **out);
 
 /* Inside a task: accepts one connection into *out. Returns 0 or the errors above, and
