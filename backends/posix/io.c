@@ -19,6 +19,7 @@
  *    write attempt; sockets pay nothing. Where the descriptor can refuse the signal itself
  *    (F_SETNOSIGPIPE: macOS, NetBSD) there is no guard at all (descriptor.h).
  *  - Non-blocking connect: EINPROGRESS, then a writable edge, then SO_ERROR tells the outcome.
+ *    EAGAIN is a failure, not progress (a Unix listener's full backlog, no free local port).
  *    A stale writable event (epoll reports an unconnected socket as writable when it is first
  *    watched) is told apart by getpeername(), which fails with ENOTCONN until the handshake is
  *    done.
@@ -243,7 +244,10 @@ static tide__io_outcome try_connect(const tide__io_target *t, tide__op *op, intp
       *result = 0;
       return TIDE__IO_DONE;
     }
-    if (errno != EINPROGRESS && errno != EINTR && !would_block(errno)) {
+    /* EAGAIN is not "in progress": a non-blocking AF_UNIX connect to a listener whose backlog
+     * is full fails with it (and a TCP one when no ephemeral port is free), with nothing queued,
+     * so waiting for writability would wait forever. It is reported. */
+    if (errno != EINPROGRESS && errno != EINTR) {
       *result = tide__err_from_errno(errno);
       return TIDE__IO_DONE;
     }

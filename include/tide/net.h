@@ -182,8 +182,9 @@ int tide_tcp_connect_name(tide_loop *loop, const char *host, const char *service
                           tide_stream **out);
 
 /* Connects to the Unix domain stream socket at `path` ('@' prefix: Linux abstract name). Fails
- * with TIDE_ENOENT (no such socket), TIDE_ECONNREFUSED (nobody listens), TIDE_ENOTSUP (an
- * abstract name off Linux), and as above. */
+ * with TIDE_ENOENT (no such socket), TIDE_ECONNREFUSED (nobody listens), TIDE_EAGAIN (the
+ * listener's backlog is full, on Linux; other systems refuse with TIDE_ECONNREFUSED; try again
+ * later), TIDE_ENOTSUP (an abstract name off Linux), and as above. */
 int tide_unix_connect_future(tide_loop *loop, const char *path, tide_future **out);
 
 /* Inside a task: tide_unix_connect_future, awaited. */

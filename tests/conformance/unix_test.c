@@ -103,3 +103,43 @@ static int unix_missing_main(tide_loop *loop, void *arg, void **result) {
 TIDE_TEST(unix, connect_to_a_missing_path_gives_enoent) {
   net_run(unix_missing_main, NULL, 10);
 }
+
+/* A listener that never accepts, with a backlog of one: connecting clients fill it, and the
+ * connect after that must fail (Linux: EAGAIN; the BSDs and Windows refuse) rather than wait for
+ * a handshake that nothing will ever start. */
+enum { FULL_BACKLOG_MAX_CLIENTS = 64 };
+
+static int unix_full_backlog_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  char path[160];
+  plat_unix_socket_path(path, sizeof path, "unix-full");
+  tide_listen_options opts;
+  tide_listen_options_init(&opts);
+  opts.backlog = 1;
+  tide_listener *l;
+  int err = tide_unix_listen(loop, path, &opts, &l);
+  if (!unix_supported(err))
+    return 0;
+  CHECK_OK(err);
+  tide_stream *clients[FULL_BACKLOG_MAX_CLIENTS];
+  int connected = 0;
+  err = 0;
+  while (connected < FULL_BACKLOG_MAX_CLIENTS &&
+         (err = tide_unix_connect(loop, path, &clients[connected])) == 0)
+    connected++;
+  if (err != TIDE_EAGAIN && err != TIDE_ECONNREFUSED)
+    TIDE_TEST_FAIL(
+        "after %d connects to a full backlog: expected TIDE_EAGAIN or TIDE_ECONNREFUSED, got %s",
+        connected, tide_err_name(err));
+  CHECK(connected >= 1);
+  for (int i = 0; i < connected; i++)
+    CHECK_OK(tide_stream_close(clients[i]));
+  CHECK_OK(tide_listener_close(l));
+  CHECK_EQ(0, plat_remove_file(path));
+  return 0;
+}
+
+TIDE_TEST(unix, connect_to_a_full_backlog_fails_instead_of_waiting) {
+  net_run(unix_full_backlog_main, NULL, 10);
+}
