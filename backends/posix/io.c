@@ -46,10 +46,6 @@ enum { CONNECT_STARTED = 1u << 0 };
 /* Vectored writes hand the kernel at most this many buffers per call (the rest follow). */
 enum { IOV_BATCH = 64 };
 
-static int would_block(int err) {
-  return err == EAGAIN || err == EWOULDBLOCK;
-}
-
 /* ---- SIGPIPE guard for pipes ------------------------------------------------------------- */
 
 #if !TIDE__PIPES_NEVER_SIGNAL /* elsewhere the descriptor says so itself (descriptor.h) */
@@ -99,28 +95,9 @@ static ssize_t read_once(const tide__io_target *t, tide__op *op, void *buf, size
   return read(t->fd, buf, len);
 }
 
-/* A plain READ of a non-empty buffer, the kind nearly every stream read is: one read(), with
- * none of the other kinds' cases to step past. Same outcomes as the general path below. */
-static tide__io_outcome read_plain(const tide__io_target *t, tide__op *op, intptr_t *result) {
-  for (;;) {
-    ssize_t n = read(t->fd, op->buf, op->len);
-    if (n >= 0) {
-      *result = (intptr_t)n;
-      return t->is_stream && n > 0 && (size_t)n < op->len ? TIDE__IO_DONE_DRAINED : TIDE__IO_DONE;
-    }
-    int err = errno;
-    if (err == EINTR)
-      continue;
-    if (would_block(err))
-      return TIDE__IO_WAIT;
-    *result = tide__err_from_errno(err);
-    return TIDE__IO_DONE;
-  }
-}
-
 tide__io_outcome tide__io_try_read(const tide__io_target *t, tide__op *op, intptr_t *result) {
-  if (op->kind == TIDE__OP_READ && op->len > 0)
-    return read_plain(t, op, result);
+  if (tide__io_is_plain_read(op))
+    return tide__io_read_plain(t, op, result);
   for (;;) {
     if (op->kind == TIDE__OP_READ_EXACT && op->done == op->len) {
       *result = (intptr_t)op->done;
@@ -136,7 +113,7 @@ tide__io_outcome tide__io_try_read(const tide__io_target *t, tide__op *op, intpt
       int err = errno;
       if (err == EINTR)
         continue;
-      if (would_block(err))
+      if (tide__io_would_block(err))
         return TIDE__IO_WAIT;
       /* Bytes an exact read already stored are reported rather than thrown away; the error
        * shows up again (or as end of file) on the next read. */
@@ -223,7 +200,7 @@ static tide__io_outcome try_transfer(const tide__io_target *t, tide__op *op, int
       int err = errno;
       if (err == EINTR)
         continue;
-      if (would_block(err))
+      if (tide__io_would_block(err))
         return TIDE__IO_WAIT;
       *result = tide__err_from_errno(err);
       return TIDE__IO_DONE;
@@ -274,35 +251,9 @@ static tide__io_outcome try_connect(const tide__io_target *t, tide__op *op, intp
   return TIDE__IO_DONE;
 }
 
-/* A WRITE on a socket, the kind nearly every stream write is: send() until done, with none of
- * the other kinds' cases (vectors, datagrams, the pipe guard) to step past. Same outcomes as
- * try_transfer. */
-static tide__io_outcome send_plain(const tide__io_target *t, tide__op *op, intptr_t *result) {
-  for (;;) {
-    size_t left = op->len - op->done;
-    if (left == 0) {
-      *result = (intptr_t)op->len;
-      return TIDE__IO_DONE;
-    }
-    ssize_t n = send(t->fd, (const char *)op->buf + op->done, left, TIDE__SEND_FLAGS);
-    if (n < 0) {
-      int err = errno;
-      if (err == EINTR)
-        continue;
-      if (would_block(err))
-        return TIDE__IO_WAIT;
-      *result = tide__err_from_errno(err);
-      return TIDE__IO_DONE;
-    }
-    op->done += (size_t)n;
-    if (op->done < op->len && t->is_stream)
-      return TIDE__IO_WAIT; /* short: the kernel buffer is full, wait for the next edge */
-  }
-}
-
 tide__io_outcome tide__io_try_write(const tide__io_target *t, tide__op *op, intptr_t *result) {
-  if (op->kind == TIDE__OP_WRITE && t->is_socket)
-    return send_plain(t, op, result);
+  if (tide__io_is_plain_send(t, op))
+    return tide__io_send_plain(t, op, result);
   switch (op->kind) {
     case TIDE__OP_CONNECT:
       return try_connect(t, op, result);

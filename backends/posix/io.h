@@ -6,9 +6,14 @@
 #ifndef TIDE_POSIX_IO_H
 #define TIDE_POSIX_IO_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "backends/posix/descriptor.h"
 #include "core/op.h"
+#include "core/sys/errno_map.h"
 
 typedef enum tide__io_outcome {
   TIDE__IO_WAIT,        /* would block: the op stays queued; the direction is not ready */
@@ -30,5 +35,66 @@ tide__io_outcome tide__io_try_read(const tide__io_target *t, tide__op *op, intpt
 
 /* Attempts the write-side kinds WRITE, WRITEV, SENDTO, CONNECT and SHUTDOWN. */
 tide__io_outcome tide__io_try_write(const tide__io_target *t, tide__op *op, intptr_t *result);
+
+/* ---- the two attempts nearly every stream op is, inline for the reactor's hot paths ---------
+ * A task echoing over a socket reads and sends once a round trip; through the general functions
+ * above each costs a call into another file and a walk past the other kinds' cases. The outcomes
+ * are the general functions' own (they call these too). */
+
+static inline int tide__io_would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* A READ into a non-empty buffer: one read(). */
+static inline int tide__io_is_plain_read(const tide__op *op) {
+  return op->kind == TIDE__OP_READ && op->len > 0;
+}
+
+static inline tide__io_outcome tide__io_read_plain(const tide__io_target *t, tide__op *op,
+                                                   intptr_t *result) {
+  for (;;) {
+    ssize_t n = read(t->fd, op->buf, op->len);
+    if (n >= 0) {
+      *result = (intptr_t)n;
+      return t->is_stream && n > 0 && (size_t)n < op->len ? TIDE__IO_DONE_DRAINED : TIDE__IO_DONE;
+    }
+    int err = errno;
+    if (err == EINTR)
+      continue;
+    if (tide__io_would_block(err))
+      return TIDE__IO_WAIT;
+    *result = tide__err_from_errno(err);
+    return TIDE__IO_DONE;
+  }
+}
+
+/* A WRITE on a socket: send() until done, or until a short send says the buffer is full. */
+static inline int tide__io_is_plain_send(const tide__io_target *t, const tide__op *op) {
+  return op->kind == TIDE__OP_WRITE && t->is_socket;
+}
+
+static inline tide__io_outcome tide__io_send_plain(const tide__io_target *t, tide__op *op,
+                                                   intptr_t *result) {
+  for (;;) {
+    size_t left = op->len - op->done;
+    if (left == 0) {
+      *result = (intptr_t)op->len;
+      return TIDE__IO_DONE;
+    }
+    ssize_t n = send(t->fd, (const char *)op->buf + op->done, left, TIDE__SEND_FLAGS);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR)
+        continue;
+      if (tide__io_would_block(err))
+        return TIDE__IO_WAIT;
+      *result = tide__err_from_errno(err);
+      return TIDE__IO_DONE;
+    }
+    op->done += (size_t)n;
+    if (op->done < op->len && t->is_stream)
+      return TIDE__IO_WAIT; /* short: the kernel buffer is full, wait for the next edge */
+  }
+}
 
 #endif

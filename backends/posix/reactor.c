@@ -278,8 +278,9 @@ static void run_reads(tide__backend *b, int fd) {
     tide__op *op = fs->reads.head;
     intptr_t result = 0;
     tide__io_target t = target_of(fs, fd);
-    tide__io_outcome outcome = op->kind == TIDE__OP_ACCEPT ? try_accept(b, fd, op, &result)
-                                                           : tide__io_try_read(&t, op, &result);
+    tide__io_outcome outcome = tide__io_is_plain_read(op)    ? tide__io_read_plain(&t, op, &result)
+                               : op->kind == TIDE__OP_ACCEPT ? try_accept(b, fd, op, &result)
+                                                             : tide__io_try_read(&t, op, &result);
     fs = &b->fds[fd]; /* accept attached a descriptor: the table may have moved */
     if (outcome != TIDE__IO_DONE)
       fs->readable = 0;
@@ -349,7 +350,8 @@ int tide__backend_try_now(tide__backend *b, tide__op *op, intptr_t *result) {
       fs->writes.head != NULL || !fs->writable)
     return 0;
   tide__io_target t = target_of(fs, (int)op->fd);
-  tide__io_outcome outcome = tide__io_try_write(&t, op, result);
+  tide__io_outcome outcome = tide__io_is_plain_send(&t, op) ? tide__io_send_plain(&t, op, result)
+                                                            : tide__io_try_write(&t, op, result);
   if (outcome != TIDE__IO_DONE)
     fs->writable = 0;
   return outcome != TIDE__IO_WAIT;
@@ -382,17 +384,21 @@ int tide__backend_poll(tide__backend *b, int64_t timeout_ns) {
     fd_state *fs = state_of(b, fd);
     if (fs == NULL || tag_of(fd, fs) != events[i].tag)
       continue; /* stale: the descriptor was detached after the kernel queued this event */
-    if (events[i].events & TIDE__POLL_HANGUP)
+    unsigned ev = events[i].events;
+    if (ev & TIDE__POLL_HANGUP)
       fs->hangup = 1;
-    if (events[i].events & TIDE__POLL_READABLE) {
+    if (ev & TIDE__POLL_WRITABLE)
+      fs->writable = 1; /* before the reads: a read's completion may queue a write */
+    if (ev & TIDE__POLL_READABLE) {
       fs->readable = 1;
-      run_reads(b, fd);
+      if (fs->reads.head != NULL)
+        run_reads(b, fd);
+      fs = state_of(b, fd); /* a completion may have detached it, or grown the table */
+      if (fs == NULL || tag_of(fd, fs) != events[i].tag)
+        continue;
     }
-    fs = state_of(b, fd); /* a completion may have detached it, or grown the table */
-    if (fs != NULL && tag_of(fd, fs) == events[i].tag && (events[i].events & TIDE__POLL_WRITABLE)) {
-      fs->writable = 1;
+    if ((ev & TIDE__POLL_WRITABLE) && fs->writes.head != NULL)
       run_writes(b, fd);
-    }
   }
   return n;
 }
