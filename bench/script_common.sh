@@ -15,9 +15,10 @@ bench_require_rounds() {
   fi
 }
 
-# bench_build REPO BUILD_DIR TARGET: configures BUILD_DIR as RelWithDebInfo (-O2, the peers'
-# distribution flags) with the benchmarks on and the tests and examples off, then builds TARGET.
-# Ninja is used for a new build directory when it is installed.
+# bench_build REPO BUILD_DIR TARGET [CMAKE_ARG...]: configures BUILD_DIR as RelWithDebInfo (-O2,
+# the peers' distribution flags) with the benchmarks on and the tests and examples off, plus any
+# further cache arguments (-DTIDE_BACKEND=io_uring), then builds TARGET. Ninja is used for a new
+# build directory when it is installed.
 bench_build() {
   local generator=()
   if [[ ! -f $2/CMakeCache.txt ]] && command -v ninja >/dev/null; then
@@ -25,6 +26,6 @@ bench_build() {
   fi
   echo "== building $3 in $2 (RelWithDebInfo)" >&2
   cmake -S "$1" -B "$2" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DTIDE_BUILD_BENCHMARKS=ON -DTIDE_BUILD_TESTS=OFF -DTIDE_BUILD_EXAMPLES=OFF >/dev/null
+    -DTIDE_BUILD_BENCHMARKS=ON -DTIDE_BUILD_TESTS=OFF -DTIDE_BUILD_EXAMPLES=OFF "${@:4}" >/dev/null
   cmake --build "$2" --target "$3" >/dev/null
 }

@@ -20,6 +20,7 @@
 #
 # Usage: bench/net/run_echo.sh [-r ROUNDS] [-B BUILD_DIR] [-s SECONDS] [-w WARMUP] [-c CONNS]
 #                              [-p split|same|none] [-S "servers"] [-W "workloads"] [-o RAW] [-n]
+#                              [-U]
 #   -r ROUNDS   rounds (default 5; env ROUNDS)
 #   -B DIR      build directory (default <repo>/build-netbench; configured RelWithDebInfo)
 #   -s SECONDS  measured window per run (default 2); -w WARMUP seconds before it (default 0.5)
@@ -33,6 +34,9 @@
 #               script waits (up to -G seconds, default 60) for the machine to be that quiet
 #   -o RAW      also keep the raw result lines in this file
 #   -n          do not (re)build; use what BUILD_DIR holds
+#   -U          also run tide on its io_uring backend: builds BUILD_DIR-uring with
+#               -DTIDE_BACKEND=io_uring and runs its servers as tide_uring and tide_cb_uring
+#               (added to the default server list)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,11 +53,12 @@ servers_wanted="epoll tide tide_cb libuv libev libevent"
 workloads="a b c m"
 raw_out=""
 build=1
+uring=0
 foreign_max=0.25
 retries=2
 gate_wait=60
 
-while getopts "r:B:s:w:c:p:S:W:F:T:G:o:nh" opt; do
+while getopts "r:B:s:w:c:p:S:W:F:T:G:o:nUh" opt; do
   case $opt in
     r) rounds=$OPTARG ;;
     B) build_dir=$OPTARG ;;
@@ -68,6 +73,7 @@ while getopts "r:B:s:w:c:p:S:W:F:T:G:o:nh" opt; do
     G) gate_wait=$OPTARG ;;
     o) raw_out=$OPTARG ;;
     n) build=0 ;;
+    U) uring=1 ;;
     *) bench_usage ;;
   esac
 done
@@ -81,6 +87,26 @@ bin_dir="$build_dir/bench/net"
 if [[ ! -f $bin_dir/net_peers.txt ]]; then
   echo "run_echo.sh: $bin_dir/net_peers.txt is missing; build first (drop -n)" >&2
   exit 1
+fi
+
+# tide's servers built over io_uring in a second build directory, copied in next to the others
+# under their own names, so that one run interleaves both backends with the peers.
+if ((uring)); then
+  uring_dir="$build_dir-uring"
+  if ((build)); then
+    bench_build "$repo" "$uring_dir" tide_bench_net -DTIDE_BACKEND=io_uring
+  fi
+  for s in tide tide_cb; do
+    if [[ ! -x $uring_dir/bench/net/echo_$s ]]; then
+      echo "run_echo.sh: $uring_dir/bench/net/echo_$s is missing; build first (drop -n)" >&2
+      exit 1
+    fi
+    cp "$uring_dir/bench/net/echo_$s" "$bin_dir/echo_${s}_uring"
+    grep -qx "echo_${s}_uring" "$bin_dir/net_peers.txt" || echo "echo_${s}_uring" >>"$bin_dir/net_peers.txt"
+  done
+  if [[ $servers_wanted == "epoll tide tide_cb libuv libev libevent" ]]; then
+    servers_wanted="epoll tide tide_uring tide_cb tide_cb_uring libuv libev libevent"
+  fi
 fi
 if ! grep -qx loadgen "$bin_dir/net_peers.txt"; then
   echo "run_echo.sh: the load generator was not built" >&2
@@ -268,23 +294,24 @@ awk -v servers="${servers[*]}" -v pump_conns="$pump_conns" '
       tr = median(rate[t]); tc = median(cpu[t])
       med[wl] = tr
       printf "\n%s\n", title[wl]
-      printf "  %-9s %4s %5s %11s %23s %10s %8s %8s %7s %8s %9s\n", "server", "runs", "noisy", "rate", "min..max", "srv_us/op", "srv_util", "gen_util", "foreign", "ratio", "cpu ratio"
+      printf "  %-13s %4s %5s %11s %23s %10s %8s %8s %7s %8s %9s\n", "server", "runs", "noisy", "rate", "min..max", "srv_us/op", "srv_util", "gen_util", "foreign", "ratio", "cpu ratio"
       for (l = 1; l <= nl; l++) {
         k = wl SUBSEP libs[l]
         if (!(k in runs)) continue
         r = median(rate[k]); c = median(cpu[k])
         ratio[wl, libs[l]] = tr / r
+        rate_of[wl, libs[l]] = r
         rs = libs[l] == "tide" ? "-" : sprintf("%.3f", tr / r)
         cs = libs[l] == "tide" ? "-" : sprintf("%.3f", tc / c)
-        printf "  %-9s %4d %5d %11.1f %11.1f..%-11.1f %10.2f %8.2f %8.2f %7.2f %8s %9s\n", libs[l], runs[k], noisy[k], r, min[k], max[k], c, median(su[k]), median(gu[k]), median(fg[k]), rs, cs
+        printf "  %-13s %4d %5d %11.1f %11.1f..%-11.1f %10.2f %8.2f %8.2f %7.2f %8s %9s\n", libs[l], runs[k], noisy[k], r, min[k], max[k], c, median(su[k]), median(gu[k]), median(fg[k]), rs, cs
       }
     }
     if (("m" SUBSEP "tide") in runs) {
       printf "\n(m) resident memory per idle connection (1000 connections, each served once)\n"
-      printf "  %-9s %4s %14s\n", "server", "runs", "bytes/conn"
+      printf "  %-13s %4s %14s\n", "server", "runs", "bytes/conn"
       for (l = 1; l <= nl; l++) {
         k = "m" SUBSEP libs[l]
-        if (k in runs) printf "  %-9s %4d %14.0f\n", libs[l], runs[k], median(mem[k])
+        if (k in runs) printf "  %-13s %4d %14.0f\n", libs[l], runs[k], median(mem[k])
       }
       print "  (libuv reference: sizeof(uv_tcp_t) = 248 bytes on x86-64 Linux)"
     }
@@ -295,10 +322,22 @@ awk -v servers="${servers[*]}" -v pump_conns="$pump_conns" '
     target("b", "libuv", 1.5, "(b) tide >= 1.5x libuv")
     target("a", "epoll", 0.97, "(a) tide within 3% of the floor")
     target("c", "libuv", 1.0, "(c) tide >= libuv")
+    if (("b", "tide_uring") in rate_of || ("a", "tide_uring") in rate_of) {
+      print "The same targets for tide on its io_uring backend (tide_uring):"
+      uring_target("b", "epoll", 0.95, "(b) tide_uring >= 0.95x the epoll floor")
+      uring_target("b", "libuv", 1.5, "(b) tide_uring >= 1.5x libuv")
+      uring_target("a", "epoll", 0.97, "(a) tide_uring within 3% of the floor")
+      uring_target("c", "libuv", 1.0, "(c) tide_uring >= libuv")
+    }
   }
   function target(wl, lib, want, text) {
-    if (!((wl, lib) in ratio)) { printf "  %-36s  not measured\n", text; return }
-    printf "  %-36s  %.3f  %s\n", text, ratio[wl, lib], (ratio[wl, lib] >= want ? "met" : "MISSED")
+    if (!((wl, lib) in ratio)) { printf "  %-40s  not measured\n", text; return }
+    printf "  %-40s  %.3f  %s\n", text, ratio[wl, lib], (ratio[wl, lib] >= want ? "met" : "MISSED")
+  }
+  function uring_target(wl, lib, want, text,   q) {
+    if (!((wl, lib) in rate_of) || !((wl, "tide_uring") in rate_of)) { printf "  %-40s  not measured\n", text; return }
+    q = rate_of[wl, "tide_uring"] / rate_of[wl, lib]
+    printf "  %-40s  %.3f  %s\n", text, q, (q >= want ? "met" : "MISSED")
   }
 ' "$raw"
 if ((contaminated_runs)); then
