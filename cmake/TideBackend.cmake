@@ -84,7 +84,8 @@ function(tide_resolve_backend out_var)
       message(FATAL_ERROR "TIDE_BACKEND=epoll needs Linux's epoll_create1 and eventfd, which "
                           "this target (${CMAKE_SYSTEM_NAME}) does not have")
     endif()
-    set(sources backends/posix/reactor.c backends/posix/io.c backends/posix/net_posix.c
+    set(sources backends/posix/reactor.c backends/posix/io.c backends/posix/accept_reserve.c
+                backends/posix/net_posix.c
                 backends/epoll/epoll_poller.c
                 backends/sockets/net_sockets.c)
     set(include_dir backends/posix)
@@ -92,7 +93,8 @@ function(tide_resolve_backend out_var)
   elseif(backend STREQUAL "kqueue")
     tide_find_kqueue(libs)
     # The same readiness reactor as epoll (keep the two lists in step), over the kqueue poller.
-    set(sources backends/posix/reactor.c backends/posix/io.c backends/posix/net_posix.c
+    set(sources backends/posix/reactor.c backends/posix/io.c backends/posix/accept_reserve.c
+                backends/posix/net_posix.c
                 backends/kqueue/kqueue_poller.c
                 backends/sockets/net_sockets.c)
     set(include_dir backends/posix)
@@ -109,13 +111,32 @@ function(tide_resolve_backend out_var)
                 backends/sockets/net_sockets.c)
     set(include_dir backends/iocp)
     set(libs ws2_32 ntdll)
+  elseif(backend STREQUAL "io_uring")
+    if(NOT CMAKE_SYSTEM_NAME STREQUAL "Linux")
+      message(FATAL_ERROR "TIDE_BACKEND=io_uring needs a Linux target; this one is "
+                          "${CMAKE_SYSTEM_NAME} (use auto for its own backend)")
+    endif()
+    # No liburing: the raw syscalls and the kernel's UAPI header (linux-libc-dev). The opcodes,
+    # setup flags and IORING_ENTER_EXT_ARG used are in the 6.1 headers; the kernel it runs on
+    # is asked at run time (backends/uring/ring.c), and older ones give TIDE_ENOTSUP.
+    check_symbol_exists(IORING_SETUP_DEFER_TASKRUN "linux/io_uring.h" TIDE_HAVE_IO_URING_H)
+    check_symbol_exists(eventfd "sys/eventfd.h" TIDE_HAVE_EVENTFD)
+    if(NOT TIDE_HAVE_IO_URING_H OR NOT TIDE_HAVE_EVENTFD)
+      message(FATAL_ERROR "TIDE_BACKEND=io_uring needs <linux/io_uring.h> from Linux 6.1 or "
+                          "newer (Debian: linux-libc-dev) and eventfd")
+    endif()
+    # The readiness reactor's syscalls (io.c) serve the descriptors that are not sockets.
+    set(sources backends/uring/ring.c backends/uring/backend.c backends/uring/sockets.c
+                backends/uring/polled.c
+                backends/posix/io.c backends/posix/accept_reserve.c backends/posix/net_posix.c
+                backends/sockets/net_sockets.c)
+    set(include_dir backends/uring)
+    set(libs "")
   else()
-    message(FATAL_ERROR "TIDE_BACKEND=${backend} is planned but not implemented in this version "
-                        "of tide; the available backends are epoll (Linux), kqueue (macOS, BSDs) and iocp "
-                        "(Windows)")
+    message(FATAL_ERROR "TIDE_BACKEND=${backend} is not implemented in this version of tide")
   endif()
 
-  if(backend STREQUAL "epoll" OR backend STREQUAL "kqueue")
+  if(backend STREQUAL "epoll" OR backend STREQUAL "kqueue" OR backend STREQUAL "io_uring")
     tide_posix_features("${sources}")
   endif()
   set(TIDE_BACKEND_SOURCES ${sources} PARENT_SCOPE)

@@ -46,6 +46,16 @@ enum { CONNECT_STARTED = 1u << 0 };
 /* Vectored writes hand the kernel at most this many buffers per call (the rest follow). */
 enum { IOV_BATCH = 64 };
 
+int tide__io_is_byte_stream(int fd, const struct stat *st) {
+  if (S_ISFIFO(st->st_mode))
+    return 1;
+  if (!S_ISSOCK(st->st_mode))
+    return 0;
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
 /* ---- SIGPIPE guard for pipes ------------------------------------------------------------- */
 
 #if !TIDE__PIPES_NEVER_SIGNAL /* elsewhere the descriptor says so itself (descriptor.h) */

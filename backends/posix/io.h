@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backends/posix/descriptor.h"
@@ -29,6 +30,11 @@ typedef struct tide__io_target {
   uint8_t is_socket; /* send with MSG_NOSIGNAL; otherwise guard against SIGPIPE (io.c) */
   uint8_t is_stream; /* a byte stream where a short transfer means "buffer empty/full" */
 } tide__io_target;
+
+/* Whether the descriptor (its fstat in `st`) is a byte stream in the sense of tide__io_target's
+ * is_stream: a SOCK_STREAM socket or a pipe/FIFO. Not a terminal: a canonical-mode read returns
+ * one line even when more are buffered. */
+int tide__io_is_byte_stream(int fd, const struct stat *st);
 
 /* Attempts the read-side kinds READ, READ_EXACT and RECVFROM. */
 tide__io_outcome tide__io_try_read(const tide__io_target *t, tide__op *op, intptr_t *result);

@@ -44,7 +44,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/posix/accept_reserve.h"
 #include "backends/posix/descriptor.h"
+#include "backends/posix/fd_table.h"
 #include "backends/posix/io.h"
 #include "backends/posix/poller.h"
 #include "backends/op_queue.h"
@@ -109,30 +111,11 @@ static fd_state *state_of(tide__backend *b, tide__fd fd) {
 }
 
 static int reserve_fd_slot(tide__backend *b, size_t fd) {
-  if (fd < b->fd_capacity)
-    return 0;
-  size_t capacity = b->fd_capacity ? b->fd_capacity : 64;
-  while (capacity <= fd)
-    capacity *= 2;
-  fd_state *fds = realloc(b->fds, capacity * sizeof *fds);
+  fd_state *fds = tide__fd_table_fit(b->fds, &b->fd_capacity, sizeof *fds, fd);
   if (fds == NULL)
     return TIDE_ENOMEM;
-  memset(fds + b->fd_capacity, 0, (capacity - b->fd_capacity) * sizeof *fds);
   b->fds = fds;
-  b->fd_capacity = capacity;
   return 0;
-}
-
-/* A byte stream in the sense of io.h: a SOCK_STREAM socket or a pipe/FIFO. (Not a terminal: a
- * canonical-mode read returns one line even when more are buffered.) */
-static int is_byte_stream(int fd, const struct stat *st) {
-  if (S_ISFIFO(st->st_mode))
-    return 1;
-  if (!S_ISSOCK(st->st_mode))
-    return 0;
-  int type = 0;
-  socklen_t len = sizeof type;
-  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
 }
 
 int tide__backend_attach(tide__backend *b, tide__fd fd) {
@@ -162,7 +145,7 @@ int tide__backend_attach(tide__backend *b, tide__fd fd) {
   }
   fs->attached = 1;
   fs->is_socket = S_ISSOCK(st.st_mode);
-  fs->is_stream = (uint8_t)is_byte_stream((int)fd, &st);
+  fs->is_stream = (uint8_t)tide__io_is_byte_stream((int)fd, &st);
   fs->readable = 1;
   fs->writable = 1;
   fs->hangup = 0;
@@ -204,36 +187,8 @@ int tide__backend_detach(tide__backend *b, tide__fd fd) {
 
 /* ---- accept, with the reserved-descriptor answer to EMFILE --------------------------------- */
 
-static void open_reserve(tide__backend *b) {
-  if (b->reserve_fd < 0)
-    b->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-}
-
-/* Out of descriptors: frees the reserve, accepts and closes every waiting connection, and
- * takes the reserve back. Returns 1 if the backlog was drained (no edge will be missed). */
-static int shed_backlog(tide__backend *b, int listener) {
-  if (b->reserve_fd < 0)
-    return 0;
-  close(b->reserve_fd);
-  b->reserve_fd = -1;
-  int drained = 0;
-  for (;;) {
-    int c = tide__socket_accept(listener, NULL, NULL, 0);
-    if (c >= 0) {
-      close(c);
-      continue;
-    }
-    if (errno == EINTR || errno == ECONNABORTED)
-      continue;
-    drained = errno == EAGAIN || errno == EWOULDBLOCK;
-    break;
-  }
-  open_reserve(b);
-  return drained;
-}
-
 static tide__io_outcome try_accept(tide__backend *b, int fd, tide__op *op, intptr_t *result) {
-  open_reserve(b);
+  tide__accept_reserve_open(&b->reserve_fd);
   for (;;) {
     socklen_t alen = op->addrlen;
     int c = tide__socket_accept(fd, op->addr, op->addr ? &alen : NULL, 1);
@@ -253,7 +208,7 @@ static tide__io_outcome try_accept(tide__backend *b, int fd, tide__op *op, intpt
       return TIDE__IO_WAIT;
     *result = tide__err_from_errno(err);
     if (err == EMFILE || err == ENFILE) {
-      (void)shed_backlog(b, fd);
+      (void)tide__accept_reserve_shed(&b->reserve_fd, fd);
       return TIDE__IO_DONE_DRAINED; /* reported once; the next accept waits for a new client */
     }
     return TIDE__IO_DONE;

@@ -142,6 +142,61 @@ TIDE_TEST(tcp, accept_under_emfile_reports_once_and_recovers) {
   net_run(emfile_main, NULL, 10);
 }
 
+/* With no client waiting, an accept under EMFILE has nothing to report: it waits for a client like
+ * any accept. (io_uring's ACCEPT fails with EMFILE at once even then, since the kernel takes a
+ * descriptor number before it looks for a connection; re-issued, every accept would complete with
+ * TIDE_EMFILE and a retrying server would spin.) */
+static int emfile_idle_main(tide_loop *loop, void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  struct sockaddr_storage addr;
+  tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
+  tide_stream *c0;
+  tide_stream *s0 = net_accept_pair(loop, l, &addr, &c0); /* sets up the reserved descriptor */
+
+  /* The accept is posted, then the descriptors run out before the loop next waits. */
+  tide_future *accepting;
+  CHECK_OK(tide_listener_accept_future(l, &accepting));
+  plat_fd_fill *fill;
+  CHECK(plat_exhaust_descriptors(&fill) == NULL);
+  CHECK_OK(tide_sleep(loop, 100 * MS));
+  int settled = tide_future_done(accepting);
+  plat_restore_descriptors(fill);
+  if (settled) {
+    void *v = NULL;
+    int err = tide_future_result(accepting, &v);
+    TIDE_TEST_FAIL("the accept settled with nobody connecting: %s", tide_err_name(err));
+  }
+
+  /* Descriptors come back and a client arrives: the same accept takes it. */
+  tide_stream *c1 = net_connect(loop, &addr);
+  void *v = NULL;
+  CHECK_OK(tide_await(accepting, &v));
+  tide_future_release(accepting);
+  tide_stream *s1 = tide_io_stream(v);
+  CHECK(s1 != NULL);
+  char buf[2];
+  size_t n = 0;
+  CHECK_OK(tide_stream_write(c1, "ok", 2));
+  CHECK_OK(tide_stream_read_exactly(s1, buf, 2, &n));
+  CHECK_EQ(2, n);
+  CHECK_OK(tide_stream_close(c1));
+  CHECK_OK(tide_stream_close(s1));
+  CHECK_OK(tide_stream_close(c0));
+  CHECK_OK(tide_stream_close(s0));
+  CHECK_OK(tide_listener_close(l));
+  return 0;
+}
+
+TIDE_TEST(tcp, accept_under_emfile_with_no_client_waiting_stays_pending) {
+  plat_fd_fill *probe;
+  const char *why_not = plat_exhaust_descriptors(&probe);
+  if (why_not != NULL)
+    TIDE_SKIP("%s", why_not);
+  plat_restore_descriptors(probe);
+  net_run(emfile_idle_main, NULL, 10);
+}
+
 /* ---- invalid arguments ----------------------------------------------------------------------- */
 
 static int invalid_main(tide_loop *loop, void *arg, void **result) {

@@ -1,0 +1,34 @@
+/* backends/posix/accept_reserve.c — the EMFILE answer on accept (see accept_reserve.h). */
+#define _GNU_SOURCE
+#include "backends/posix/accept_reserve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "backends/posix/descriptor.h"
+
+void tide__accept_reserve_open(int *reserve_fd) {
+  if (*reserve_fd < 0)
+    *reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+int tide__accept_reserve_shed(int *reserve_fd, int listener) {
+  if (*reserve_fd < 0)
+    return -1;
+  close(*reserve_fd);
+  *reserve_fd = -1;
+  int shed = 0;
+  for (;;) {
+    int c = tide__socket_accept(listener, NULL, NULL, 0);
+    if (c >= 0) {
+      close(c);
+      shed++;
+      continue;
+    }
+    if (errno != EINTR && errno != ECONNABORTED)
+      break; /* EAGAIN: the backlog is empty; anything else: the next accept reports it */
+  }
+  tide__accept_reserve_open(reserve_fd);
+  return shed;
+}
