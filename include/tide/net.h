@@ -163,7 +163,8 @@ int tide_listener_close(tide_listener *l);
 /* ---- connecting ---------------------------------------------------------------------------- */
 
 /* Connects to `addr` (IPv4 or IPv6): the future resolves with a new tide_stream
- * (tide_io_stream) once the handshake is done. Fails with TIDE_ECONNREFUSED, TIDE_ETIMEDOUT,
+ * (tide_io_stream) once the handshake is done. `addr` is read before this returns: the caller
+ * may reuse it at once. Fails with TIDE_ECONNREFUSED, TIDE_ETIMEDOUT,
  * TIDE_ENETUNREACH, TIDE_EHOSTUNREACH, TIDE_EADDRNOTAVAIL, TIDE_ECANCELED (the socket is closed,
  * nothing leaks), TIDE_EINVAL (NULL, family not IPv4/IPv6), TIDE_EMFILE, TIDE_ENOMEM. */
 int tide_tcp_connect_future(tide_loop *loop, const struct sockaddr *addr, tide_future **out);
@@ -309,9 +310,10 @@ int tide_udp_bind(tide_loop *loop, const struct sockaddr *addr, const tide_udp_o
                   tide_udp **out);
 
 /* Sends buf[0..len) as one datagram to dest (NULL: the connected peer, see tide_udp_connect):
- * resolves with len. Fails with TIDE_EMSGSIZE (too big for one datagram), TIDE_ENOTCONN (dest
- * NULL on an unconnected socket), TIDE_EAFNOSUPPORT, TIDE_ECONNREFUSED (a connected socket whose
- * peer sent ICMP port-unreachable), ... */
+ * resolves with len. Neither is copied: buf and *dest must stay valid until the future settles
+ * (a send queued behind others reads them when its turn comes). Fails with TIDE_EMSGSIZE (too big
+ * for one datagram), TIDE_ENOTCONN (dest NULL on an unconnected socket), TIDE_EAFNOSUPPORT,
+ * TIDE_ECONNREFUSED (a connected socket whose peer sent ICMP port-unreachable), ... */
 int tide_udp_send_to_future(tide_udp *u, const void *buf, size_t len, const struct sockaddr *dest,
                             tide_future **out);
 
