@@ -13,7 +13,9 @@ void tide__accept_reserve_open(int *reserve_fd) {
     *reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-int tide__accept_reserve_shed(int *reserve_fd, int listener) {
+int tide__accept_reserve_shed(int *reserve_fd, int listener, int *drained) {
+  if (drained != NULL)
+    *drained = 0;
   if (*reserve_fd < 0)
     return -1;
   close(*reserve_fd);
@@ -26,8 +28,11 @@ int tide__accept_reserve_shed(int *reserve_fd, int listener) {
       shed++;
       continue;
     }
-    if (errno != EINTR && errno != ECONNABORTED)
-      break; /* EAGAIN: the backlog is empty; anything else: the next accept reports it */
+    if (errno == EINTR || errno == ECONNABORTED)
+      continue;
+    if (drained != NULL)
+      *drained = errno == EAGAIN || errno == EWOULDBLOCK;
+    break; /* anything but EAGAIN: the next accept reports it */
   }
   tide__accept_reserve_open(reserve_fd);
   return shed;

@@ -14,8 +14,10 @@
 void tide__accept_reserve_open(int *reserve_fd);
 
 /* Frees the reserve, accepts and closes every connection waiting on `listener`, and reopens the
- * reserve. Returns how many connections it shed, or -1 if there was no reserve to free (another
- * thread took its slot since: nothing can be shed). */
-int tide__accept_reserve_shed(int *reserve_fd, int listener);
+ * reserve. Returns how many connections it shed, or -1 if there was no reserve to free (it could
+ * not be opened, or another thread took its slot since: nothing can be shed). *drained (unless
+ * NULL) is set to 1 if the shed ended because no connection was left waiting, 0 if it stopped
+ * short (no reserve, or accept failed otherwise). */
+int tide__accept_reserve_shed(int *reserve_fd, int listener, int *drained);
 
 #endif

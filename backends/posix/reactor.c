@@ -208,7 +208,7 @@ static tide__io_outcome try_accept(tide__backend *b, int fd, tide__op *op, intpt
       return TIDE__IO_WAIT;
     *result = tide__err_from_errno(err);
     if (err == EMFILE || err == ENFILE) {
-      (void)tide__accept_reserve_shed(&b->reserve_fd, fd);
+      (void)tide__accept_reserve_shed(&b->reserve_fd, fd, NULL);
       return TIDE__IO_DONE_DRAINED; /* reported once; the next accept waits for a new client */
     }
     return TIDE__IO_DONE;

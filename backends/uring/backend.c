@@ -165,7 +165,7 @@ static void run_queue(tide__backend *b, tide__fd fd, int read_side) {
     intptr_t result = 0;
     if (start(b, fs, op, &result) == TIDE__URING_PENDING)
       return;
-    fs = state_of(b, fd); /* a polled accept attached a descriptor: the table may have moved */
+    fs = state_of(b, fd); /* again, as after any call that could attach and grow the table */
     q = read_side ? &fs->reads : &fs->writes;
     (void)tide__op_queue_pop(q);
     tide__op_complete(op, result);
@@ -256,7 +256,10 @@ void tide__backend_close(tide__backend *b) {
 #endif
   /* The kernel may still write the wake read's buffer (inside b) until its CQE: stop it and wait
    * for that CQE. Every op has completed (the loop waits for them), so no other CQE is for an
-   * op. */
+   * op. A read whose SQE the kernel never took (it refused the submissions) is not the
+   * kernel's: rewritten into a NOP, it will never be submitted. */
+  if (b->wake_read && tide__ring_neutralise(&b->ring, TIDE__URING_TAG_WAKE) > 0)
+    b->wake_read = 0;
   if (b->wake_read) {
     /* A counter to read ends the read at once on every kernel; the cancel alone may have to wait
      * for an io-wq worker blocked in it. */
@@ -470,13 +473,16 @@ static void on_op_cqe(tide__backend *b, tide__op *op, int res) {
   intptr_t result = 0;
   tide__uring_step step;
   if ((flags & TIDE__URING_NOP) || res == -ECANCELED) {
-    step = TIDE__URING_DONE; /* stopped before moving anything more */
+    /* Stopped before moving anything more: by tide's cancel, or by the kernel itself (it cancels
+     * a task's requests when the task exits, for one). */
+    step = TIDE__URING_DONE;
     result = tide__uring_cancelled_result(op);
   } else if (flags & TIDE__URING_POLLING) {
-    /* Ready (or a hang-up, or an error the syscall will report): try the syscall again. A poll
-     * that itself failed would fail again: report it. */
+    /* Ready (or a hang-up, or an error the syscall will report), or a back-off's timeout
+     * expired (-ETIME, sockets.c): try the op again. A poll that itself failed would fail
+     * again: report it. */
     step = TIDE__URING_PENDING;
-    if (res < 0) {
+    if (res < 0 && res != -ETIME) {
       step = TIDE__URING_DONE;
       result = op->done > 0 ? (intptr_t)op->done : tide__err_from_errno(-res);
     }

@@ -12,6 +12,7 @@
 #ifndef TIDE_URING_BACKEND_OP_H
 #define TIDE_URING_BACKEND_OP_H
 
+#include <linux/time_types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -21,7 +22,10 @@ struct tide__backend_op {
   struct tide__op *backlog_next; /* in the backend's list of ops waiting for a free SQE */
   struct msghdr msg;             /* RECVFROM, SENDTO, WRITEV: what RECVMSG/SENDMSG read */
   struct iovec iov;              /* the one buffer of msg for RECVFROM and SENDTO */
-  struct sockaddr_storage dest;  /* CONNECT, SENDTO: the copied destination */
+  union {
+    struct sockaddr_storage dest;      /* CONNECT, SENDTO: the copied destination */
+    struct __kernel_timespec back_off; /* ACCEPT: the timeout of its back-off (sockets.c) */
+  };
 };
 
 #endif

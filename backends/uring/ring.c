@@ -43,6 +43,10 @@
 #include "core/sys/errno_map.h"
 #include "tide/error.h"
 
+/* The longest wait after a submission the kernel refused (EAGAIN): the refused SQEs are retried
+ * by the next call. */
+enum { RETRY_WAIT_NS = 1000 * 1000 };
+
 enum { MAX_ENTRIES = 32768, CQ_FACTOR = 4 };
 
 static int sys_setup(unsigned entries, struct io_uring_params *p) {
@@ -242,9 +246,16 @@ int tide__ring_submit_and_wait(tide__ring *r, int64_t timeout_ns) {
   int rc = sys_enter(r->fd, n, wait_nr, flags, &arg, sizeof arg);
   /* EAGAIN: no memory for new requests, and the kernel returned without waiting. With nothing to
    * reap the caller would come straight back (a busy loop that ignores the timeout): wait again
-   * without submitting, so the timeout still holds. */
-  if (rc < 0 && errno == EAGAIN && n > 0 && wait_nr > 0 && tide__ring_peek(r) == NULL)
+   * without submitting, but at most RETRY_WAIT_NS, since what was not submitted may be what
+   * would end the wait (the wake-up's eventfd read, backend.c), and is submitted next time. */
+  if (rc < 0 && errno == EAGAIN && n > 0 && wait_nr > 0 && tide__ring_peek(r) == NULL) {
+    if (timeout_ns < 0 || timeout_ns > RETRY_WAIT_NS) {
+      ts.tv_sec = 0;
+      ts.tv_nsec = RETRY_WAIT_NS;
+      arg.ts = (uint64_t)(uintptr_t)&ts;
+    }
     rc = sys_enter(r->fd, 0, wait_nr, flags, &arg, sizeof arg);
+  }
   if (rc >= 0)
     return 0;
   switch (errno) {

@@ -22,10 +22,14 @@
  *  - ACCEPT under EMFILE/ENFILE: the kernel takes a descriptor number before it looks for a
  *    connection, so the ACCEPT fails at once even with nobody waiting, and re-issuing it would
  *    fail at once, forever. The answer is the reactor's (backends/posix/accept_reserve.h): one
- * reserved descriptor per loop, given up to accept and close every waiting connection (their
- * clients see the connection closed instead of hanging), then taken back. The op completes with the
- *    error only if a connection was shed (once per shed); otherwise it waits for POLLIN on the
- *    listener and the ACCEPT is issued again when a client arrives. Nothing spins.
+ *    reserved descriptor per loop, given up to accept and close every waiting connection (their
+ *    clients see the connection closed instead of hanging), then taken back. The op completes
+ *    with the error when a connection was shed (once per shed); with nobody waiting it waits for
+ *    POLLIN on the listener and the ACCEPT is issued again when a client arrives. Without a
+ *    reserve (the process was out of descriptors before its first accept, or another thread took
+ *    the slot) a waiting client can be neither accepted nor shed: that is reported once, and the
+ *    listener's accepts then retry every ACCEPT_BACK_OFF_NS (a poll would fire at once). A
+ *    cancelled or orphaned accept sheds nothing. Nothing spins.
  *  - -EAGAIN on a RECV, SEND, RECVMSG, SENDMSG or ACCEPT (io-wq may honour the O_NONBLOCK the
  *    backend sets, on some kernels) means "not ready", not an error: the op waits for a POLL_ADD
  *    on its direction and is issued again.
@@ -36,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -51,6 +56,10 @@ _Static_assert(offsetof(tide__iov, len) == offsetof(struct iovec, iov_len), "iov
 _Static_assert(sizeof(socklen_t) == sizeof(uint32_t), "op->addrlen is a socklen_t");
 
 static const size_t MAX_CHUNK = (size_t)1 << 30;
+
+/* How long a stuck listener's accept waits between tries (finish_accept): long enough not to
+ * spin, short enough that a freed descriptor is used soon. */
+static const int64_t ACCEPT_BACK_OFF_NS = 10 * 1000 * 1000;
 
 static unsigned chunk(size_t n) {
   return (unsigned)(n < MAX_CHUNK ? n : MAX_CHUNK);
@@ -152,6 +161,12 @@ tide__uring_step tide__uring_start_socket(tide__backend *b, tide__op *op, intptr
       return start_read(b, op, result);
     case TIDE__OP_ACCEPT:
       tide__accept_reserve_open(&b->reserve_fd);
+      if (b->fds[op->fd].accept_stuck && !(op->flags & TIDE__URING_BACKED_OFF)) {
+        op->flags |= TIDE__URING_BACKED_OFF;
+        tide__uring_back_off(b, op, ACCEPT_BACK_OFF_NS);
+        return TIDE__URING_PENDING;
+      }
+      op->flags &= ~(uint32_t)TIDE__URING_BACKED_OFF;
       if ((sqe = tide__uring_sqe(b, op)) != NULL) {
         prep(sqe, IORING_OP_ACCEPT, op->fd, op->addr, 0);
         sqe->addr2 = op->addr ? (uint64_t)(uintptr_t)&op->addrlen : 0;
@@ -207,22 +222,60 @@ static tide__uring_step finish_write(tide__op *op, int res, intptr_t *result) {
   return TIDE__URING_DONE;
 }
 
+/* Whether a connection waits on `listener` (a zero-timeout poll; accept would take it). */
+static int client_waiting(int listener) {
+  struct pollfd p = {.fd = listener, .events = POLLIN};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 static tide__uring_step finish_accept(tide__backend *b, tide__op *op, int res, intptr_t *result) {
   if (res >= 0) {
+    b->fds[op->fd].accept_stuck = 0;
     int err = tide__backend_attach(b, res);
     if (err != 0)
       close(res);
     *result = err != 0 ? err : res;
     return TIDE__URING_DONE;
   }
-  /* The kernel takes a descriptor number before it looks for a connection, so EMFILE comes at
-   * once even with nobody waiting. Only a shed connection is worth reporting; otherwise the op
-   * waits for a client like any accept (re-issuing at once would spin). */
-  if ((res == -EMFILE || res == -ENFILE) &&
-      tide__accept_reserve_shed(&b->reserve_fd, (int)op->fd) == 0)
+  if (res != -EMFILE && res != -ENFILE) {
+    *result = error_of(res);
+    return TIDE__URING_DONE;
+  }
+  /* Cancelled, or orphaned (its number may name another listener by now): it completes as
+   * cancelled (backend.c), and nobody's clients are shed for it. */
+  if (op->flags & (TIDE__URING_CANCEL | TIDE__URING_ORPHAN))
     return TIDE__URING_NOT_READY;
+  /* The kernel takes a descriptor number before it looks for a connection, so EMFILE comes at
+   * once even with nobody waiting. Only a shed connection, or a client that can be neither
+   * accepted nor shed, is worth reporting; with nobody waiting the op waits for a client like
+   * any accept (re-issuing at once would spin). */
+  tide__uring_fd *fs = &b->fds[op->fd]; /* attached: neither cancelled nor orphaned */
+  int drained = 0;
+  int shed = tide__accept_reserve_shed(&b->reserve_fd, (int)op->fd, &drained);
+  if (shed > 0) {
+    fs->accept_stuck = 0;
+    *result = error_of(res);
+    return TIDE__URING_DONE;
+  }
+  if (drained || !client_waiting((int)op->fd))
+    return TIDE__URING_NOT_READY;
+  /* A client waits, and there is no reserve to shed it with. Reported once; after that the
+   * listener's accepts back off and try again (start, below), since a poll would fire at once. */
+  if (fs->accept_stuck)
+    return TIDE__URING_PENDING;
+  fs->accept_stuck = 1;
   *result = error_of(res);
   return TIDE__URING_DONE;
+}
+
+void tide__uring_back_off(tide__backend *b, tide__op *op, int64_t ns) {
+  op->flags |= TIDE__URING_POLLING;
+  op->backend.back_off =
+      (struct __kernel_timespec){.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+  struct io_uring_sqe *sqe = tide__uring_sqe(b, op);
+  if (sqe == NULL)
+    return;
+  prep(sqe, IORING_OP_TIMEOUT, -1, &op->backend.back_off, 1); /* count 0: a pure timeout */
 }
 
 tide__uring_step tide__uring_finish_socket(tide__backend *b, tide__op *op, int res,

@@ -33,7 +33,8 @@ enum {
   TIDE__URING_ORPHAN = 1u << 11,   /* its descriptor was detached: in no queue any more */
   TIDE__URING_POLLING = 1u << 12,  /* its SQE (in flight or awaited) is a POLL_ADD (polled.c) */
   TIDE__URING_NOP = 1u << 13,      /* its SQE was turned into a NOP before the kernel saw it */
-  TIDE__URING_BACKLOG = 1u << 14   /* in the backlog (for its SQE, or for its cancel's) */
+  TIDE__URING_BACKLOG = 1u << 14,  /* in the backlog (for its SQE, or for its cancel's) */
+  TIDE__URING_BACKED_OFF = 1u << 15 /* an ACCEPT that has waited out its back-off (sockets.c) */
 };
 
 typedef struct tide__uring_fd {
@@ -42,6 +43,10 @@ typedef struct tide__uring_fd {
   uint8_t attached;
   uint8_t is_socket; /* native socket ops; otherwise polled.c */
   uint8_t is_stream; /* SOCK_STREAM or a pipe: what io.c wants to know */
+  /* A listener out of descriptors with a client waiting that could be neither accepted nor shed
+   * (no reserve): EMFILE was reported once, and its accepts now back off between tries
+   * (sockets.c). Cleared by the next accept that succeeds or sheds. */
+  uint8_t accept_stuck;
 } tide__uring_fd;
 
 struct tide__backend {
@@ -91,6 +96,11 @@ tide__uring_step tide__uring_finish_socket(tide__backend *b, tide__op *op, int r
  * would block, queues a POLL_ADD for its direction (tide__uring_poll). */
 tide__uring_step tide__uring_start_polled(tide__backend *b, tide__uring_fd *fs, tide__op *op,
                                           intptr_t *result);
+
+/* sockets.c: queues a timeout of `ns` for op, flagged POLLING like a POLL_ADD: its expiry starts
+ * the op again (a back-off, for an accept that can neither succeed nor report). Without an SQE
+ * slot it waits in the backlog, which re-polls instead (at worst one early retry). */
+void tide__uring_back_off(tide__backend *b, tide__op *op, int64_t ns);
 
 /* polled.c: queues a one-shot POLL_ADD for op's direction (POLLIN for the read side, POLLOUT for
  * the write side), flagged POLLING: its CQE starts the op again. Without an SQE slot it waits in

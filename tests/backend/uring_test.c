@@ -402,22 +402,29 @@ static void need_descriptors(rlim_t need) {
 
 enum { CHILD_NO_SECCOMP = 3 };
 
-/* Makes every io_uring_enter with flags == 0 fail with EBUSY, as under CQ overflow: that is the
- * early flush of a full SQ (ring.c), so SQEs then wait in the backlog; the poll's own enter
- * (GETEVENTS) still goes through. Permanent for the process: run it in a child. */
-static void refuse_early_flushes(void) {
+/* Installs a seccomp filter that fails io_uring_enter with `err` when its argument number `arg`
+ * is zero (refuse_if_zero) or non-zero (!refuse_if_zero). Permanent for the process: run it in a
+ * child. */
+static void refuse_enter(unsigned arg, int refuse_if_zero, int err) {
   struct sock_filter code[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_enter, 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EBUSY & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]) + 8 * arg),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, refuse_if_zero ? 0 : 1, refuse_if_zero ? 1 : 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
     exit(CHILD_NO_SECCOMP);
+}
+
+/* Makes every io_uring_enter with flags == 0 fail with EBUSY, as under CQ overflow: that is the
+ * early flush of a full SQ (ring.c), so SQEs then wait in the backlog; the poll's own enter
+ * (GETEVENTS) still goes through. */
+static void refuse_early_flushes(void) {
+  refuse_enter(3, 1, EBUSY);
 }
 
 /* Runs body in a child process (it installs a seccomp filter) and passes on its verdict. */
@@ -699,6 +706,23 @@ static void *wake_later(void *arg) {
   return NULL;
 }
 
+/* Runs the loop in blocking ticks until waker thread t's posted callback has run, then joins t.
+ * The blocking tick returns when the wake arrives; the posted callback runs at the start of the
+ * next tick, which must not block for it. */
+static void wait_for_the_wake(tide_loop *loop, waker *w, pthread_t t) {
+  int64_t start = now_ns();
+  int64_t give_up = start + 30 * SECOND_NS;
+  while (!w->ran && now_ns() < give_up) {
+    CHECK(tide_loop_run_once(loop, 20 * SECOND_NS) >= 0);
+    CHECK(tide_loop_run_once(loop, 0) >= 0);
+  }
+  int64_t took = now_ns() - start;
+  CHECK_EQ(0, pthread_join(t, NULL));
+  CHECK_EQ(1, w->ran);
+  if (took > 10 * SECOND_NS) /* generous: the wake comes after 50 ms */
+    TIDE_TEST_FAIL("the wake took %lld ms to end the poll", (long long)(took / MS));
+}
+
 TIDE_TEST(uring, wake_from_another_thread_ends_a_blocked_poll) {
   tide_loop *loop = open_loop(0);
   waker w = {loop, 0};
@@ -707,22 +731,33 @@ TIDE_TEST(uring, wake_from_another_thread_ends_a_blocked_poll) {
     CHECK_OK(tide_loop_ref(loop)); /* keeps run_once blocking with nothing else to wait for */
     pthread_t t;
     CHECK_EQ(0, pthread_create(&t, NULL, wake_later, &w));
-    int64_t start = now_ns();
-    int64_t give_up = start + 30 * SECOND_NS;
-    /* The blocking tick returns when the wake arrives; the posted callback runs at the start of
-     * the next tick, which must not block for it. */
-    while (!w.ran && now_ns() < give_up) {
-      CHECK(tide_loop_run_once(loop, 20 * SECOND_NS) >= 0);
-      CHECK(tide_loop_run_once(loop, 0) >= 0);
-    }
-    int64_t took = now_ns() - start;
-    CHECK_EQ(0, pthread_join(t, NULL));
-    CHECK_EQ(1, w.ran);
-    if (took > 10 * SECOND_NS) /* generous: the wake comes after 50 ms */
-      TIDE_TEST_FAIL("the wake took %lld ms to end the poll", (long long)(took / MS));
+    wait_for_the_wake(loop, &w, t);
     CHECK_OK(tide_loop_unref(loop));
   }
   CHECK_OK(tide_loop_close(loop));
+}
+
+/* Makes every io_uring_enter that submits (to_submit != 0) fail with EAGAIN, as when the kernel
+ * has no memory for new requests: the wake-up's eventfd read, re-armed after each wake, then never
+ * reaches the kernel. */
+static void refuse_submissions(void) {
+  refuse_enter(1, 0, EAGAIN);
+}
+
+static void wake_while_submissions_are_refused(void) {
+  tide_loop *loop = open_loop(0);
+  refuse_submissions();
+  waker w = {loop, 0};
+  CHECK_OK(tide_loop_ref(loop));
+  pthread_t t;
+  CHECK_EQ(0, pthread_create(&t, NULL, wake_later, &w));
+  wait_for_the_wake(loop, &w, t);
+  CHECK_OK(tide_loop_unref(loop));
+  CHECK_OK(tide_loop_close(loop));
+}
+
+TIDE_TEST(uring, a_wake_ends_the_poll_while_the_kernel_refuses_submissions) {
+  run_in_child(wake_while_submissions_are_refused);
 }
 
 /* ---- the wrong thread ---------------------------------------------------------------------- */

@@ -133,13 +133,19 @@ static int emfile_main(tide_loop *loop, void *arg, void **result) {
   return 0;
 }
 
-TIDE_TEST(tcp, accept_under_emfile_reports_once_and_recovers) {
+/* Runs an EMFILE test, or skips it where the process cannot be driven out of descriptors (the
+ * platform's reason: no RLIMIT_NOFILE on Windows). */
+static void run_out_of_descriptors_test(tide_task_fn body, void *arg) {
   plat_fd_fill *probe;
   const char *why_not = plat_exhaust_descriptors(&probe);
   if (why_not != NULL)
     TIDE_SKIP("%s", why_not);
   plat_restore_descriptors(probe);
-  net_run(emfile_main, NULL, 10);
+  net_run(body, arg, 10);
+}
+
+TIDE_TEST(tcp, accept_under_emfile_reports_once_and_recovers) {
+  run_out_of_descriptors_test(emfile_main, NULL);
 }
 
 /* With no client waiting, an accept under EMFILE has nothing to report: it waits for a client like
@@ -189,12 +195,74 @@ static int emfile_idle_main(tide_loop *loop, void *arg, void **result) {
 }
 
 TIDE_TEST(tcp, accept_under_emfile_with_no_client_waiting_stays_pending) {
-  plat_fd_fill *probe;
-  const char *why_not = plat_exhaust_descriptors(&probe);
-  if (why_not != NULL)
-    TIDE_SKIP("%s", why_not);
-  plat_restore_descriptors(probe);
-  net_run(emfile_idle_main, NULL, 10);
+  run_out_of_descriptors_test(emfile_idle_main, NULL);
+}
+
+/* The loop has never accepted, so it holds no reserved descriptor, when the process runs out of
+ * descriptors. Accepts posted again each time one settles, for `windows` x 10 ms: how many
+ * settled (each with TIDE_EMFILE or TIDE_ENFILE). A backend that spins settles one per try. */
+static int settled_accepts_out_of_descriptors(tide_loop *loop, tide_listener *l, int windows,
+                                              tide_future **accepting) {
+  int settled = 0;
+  CHECK_OK(tide_listener_accept_future(l, accepting));
+  for (int i = 0; i < windows; i++) {
+    CHECK_OK(tide_sleep(loop, 10 * MS));
+    if (!tide_future_done(*accepting))
+      continue;
+    settled++;
+    int err = tide_future_result(*accepting, NULL);
+    if (err != TIDE_EMFILE && err != TIDE_ENFILE)
+      TIDE_TEST_FAIL("an accept with no descriptor left settled with %s", tide_err_name(err));
+    tide_future_release(*accepting);
+    CHECK_OK(tide_listener_accept_future(l, accepting));
+  }
+  return settled;
+}
+
+/* Takes a connection with the accept left pending, closes it and the listener. */
+static void accept_after_descriptors_return(tide_loop *loop, tide_listener *l,
+                                            const struct sockaddr_storage *addr,
+                                            tide_future *accepting) {
+  tide_stream *c = net_connect(loop, addr);
+  void *v = NULL;
+  CHECK_OK(tide_await(accepting, &v));
+  tide_future_release(accepting);
+  tide_stream *s = tide_io_stream(v);
+  CHECK(s != NULL);
+  CHECK_OK(tide_stream_close(s));
+  CHECK_OK(tide_stream_close(c));
+  CHECK_OK(tide_listener_close(l));
+}
+
+/* `arg` non-NULL: a client connects first and waits in the backlog, where it can be neither
+ * accepted nor shed (no reserve); otherwise nobody connects. Either way at most one accept may
+ * settle (reported once), none spins, and the listener serves again once descriptors are back. */
+static int emfile_no_reserve_main(tide_loop *loop, void *arg, void **result) {
+  (void)result;
+  struct sockaddr_storage addr;
+  tide_listener *l = net_listen(loop, "127.0.0.1", &addr);
+  tide_stream *waiting = arg != NULL ? net_connect(loop, &addr) : NULL;
+  plat_fd_fill *fill;
+  CHECK(plat_exhaust_descriptors(&fill) == NULL);
+  tide_future *accepting;
+  int settled = settled_accepts_out_of_descriptors(loop, l, 20, &accepting);
+  plat_restore_descriptors(fill);
+  if (settled > 1)
+    TIDE_TEST_FAIL("%s, %d accepts settled in 200 ms (at most 1 expected)",
+                   waiting != NULL ? "with a client waiting" : "with nobody connecting", settled);
+  accept_after_descriptors_return(loop, l, &addr, accepting);
+  if (waiting != NULL)
+    CHECK_OK(tide_stream_close(waiting));
+  return 0;
+}
+
+TIDE_TEST(tcp, accept_under_emfile_before_any_accept_reports_at_most_once) {
+  run_out_of_descriptors_test(emfile_no_reserve_main, NULL);
+}
+
+TIDE_TEST(tcp, accept_under_emfile_without_a_reserve_does_not_spin_on_a_waiting_client) {
+  static int with_client = 1;
+  run_out_of_descriptors_test(emfile_no_reserve_main, &with_client);
 }
 
 /* ---- invalid arguments ----------------------------------------------------------------------- */
