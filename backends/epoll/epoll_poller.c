@@ -10,8 +10,11 @@
  *     generation per fd, so the reactor drops stale ones; this file passes tags through untouched.
  *  3. Regular files and directories cannot be polled: EPOLL_CTL_ADD fails with EPERM. That maps
  *     to TIDE_ENOTSUP so the caller can route file I/O elsewhere (the executor).
- *  4. The timeout is in milliseconds. Rounding a 0.3 ms wait down to 0 would spin the loop until
- *     the timer is due, and rounding down in general fires timers early: it is rounded up.
+ *  4. epoll_wait's timeout is in milliseconds: a 100 us timer would wait a whole millisecond.
+ *     epoll_pwait2 (Linux 5.11) takes a timespec and is used where the kernel has it; where it
+ *     does not (ENOSYS, or a seccomp profile that refuses it with EPERM), the poller falls back
+ *     to epoll_wait for good, rounding up: a 0.3 ms wait rounded down to 0 would spin the loop
+ *     until the timer is due, and rounding down in general fires timers early.
  *  5. epoll_wait fails with EINTR when a signal handler runs; that is a normal, empty return.
  *  6. Edge-triggered mode reports a transition once: whoever consumes the event must read or write
  *     until EAGAIN or remember that the fd is still ready. The reactor remembers.
@@ -25,6 +28,8 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/sys/errno_map.h"
@@ -36,6 +41,7 @@
 struct tide__poller {
   int epfd;
   int wakefd;
+  int no_pwait2; /* epoll_pwait2 is missing or refused: epoll_wait with milliseconds */
   unsigned max_events;
   struct epoll_event *raw;
   tide__poll_event *events;
@@ -118,8 +124,26 @@ static void drain_wake(tide__poller *p) {
   (void)n;
 }
 
+/* epoll_wait with a nanosecond timeout (negative: none), through epoll_pwait2 while the kernel
+ * takes it. */
+static int wait_ns(tide__poller *p, int64_t timeout_ns) {
+#if defined(SYS_epoll_pwait2)
+  if (!p->no_pwait2) {
+    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000),
+                          .tv_nsec = (long)(timeout_ns % 1000000000)};
+    /* The raw call: glibc's wrapper arrived in 2.35, the kernel call in 5.11. */
+    int n = (int)syscall(SYS_epoll_pwait2, p->epfd, p->raw, (int)p->max_events,
+                         timeout_ns < 0 ? NULL : &ts, NULL, (size_t)0);
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM))
+      return n;
+    p->no_pwait2 = 1;
+  }
+#endif
+  return epoll_wait(p->epfd, p->raw, (int)p->max_events, timeout_ms(timeout_ns));
+}
+
 int tide__poller_wait(tide__poller *p, int64_t timeout_ns, tide__poll_event **events) {
-  int n = epoll_wait(p->epfd, p->raw, (int)p->max_events, timeout_ms(timeout_ns));
+  int n = wait_ns(p, timeout_ns);
   if (n < 0)
     return errno == EINTR ? 0 : tide__err_from_errno(errno);
   int out = 0;

@@ -13,6 +13,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(TIDE_TEST_POLLER_EPOLL)
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "seccomp_util.h"
+#endif
 
 #include "backends/posix/poller.h"
 #include "harness.h"
@@ -535,8 +542,9 @@ TIDE_TEST(poller, zero_timeout_does_not_block) {
 }
 
 TIDE_TEST(poller, timeout_never_returns_before_the_requested_time) {
-  /* epoll counts milliseconds; a timeout in nanoseconds must be rounded up, never down, or
-   * timers fire early (and a sub-millisecond timeout rounded to 0 spins the loop). */
+  /* Never early: where epoll counts milliseconds (no epoll_pwait2) a timeout in nanoseconds must
+   * be rounded up, never down, or timers fire early (and a sub-millisecond timeout rounded to 0
+   * spins the loop). */
   static const int64_t timeouts[] = {1,          1000,    999999,     1 * MS,
                                      1 * MS + 1, 1500000, 2 * MS - 1, 3 * MS + 250000};
   tide__poller *p = open_poller(16);
@@ -554,23 +562,78 @@ TIDE_TEST(poller, timeout_never_returns_before_the_requested_time) {
   tide__poller_close(p);
 }
 
-TIDE_TEST(poller, one_nanosecond_timeout_waits_a_whole_tick_of_the_os_clock) {
-  /* epoll's granularity is 1 ms: wait(1 ns) must become epoll_wait(1), not epoll_wait(0), which
-   * would return in microseconds and make the loop busy-poll until a timer is due. (kqueue takes
-   * nanoseconds, so there a 1 ns wait may rightly be that short.) */
-#if !defined(TIDE_TEST_POLLER_EPOLL)
-  TIDE_SKIP("the poller's timeout has nanosecond precision: no tick to round up to");
+#if defined(TIDE_TEST_POLLER_EPOLL)
+/* Whether this kernel has epoll_pwait2 (Linux 5.11): called with a bad descriptor it fails with
+ * EBADF, and with ENOSYS where it does not exist. */
+static int kernel_has_epoll_pwait2(void) {
+  return syscall(SYS_epoll_pwait2, -1, NULL, 1, NULL, NULL, (size_t)0) < 0 && errno != ENOSYS;
+}
+
+/* Makes epoll_pwait2 fail with ENOSYS from now on, as on a kernel before 5.11 (permanent for the
+ * process: a child's). */
+static void refuse_epoll_pwait2(void) {
+  if (seccomp_refuse(SYS_epoll_pwait2, SECCOMP_ALWAYS, 0, ENOSYS) != 0)
+    _exit(CHILD_NO_SECCOMP);
+}
 #endif
+
+TIDE_TEST(poller, sub_millisecond_timeout_is_not_rounded_up_to_a_millisecond) {
+  /* epoll_pwait2 takes a timespec: a 100 us timer must not wait a whole millisecond. Scheduling
+   * may stretch any one wait, so the test asks only that some of twenty come back early: with
+   * milliseconds, none can. */
+#if !defined(TIDE_TEST_POLLER_EPOLL)
+  TIDE_SKIP("checked for epoll only (kqueue's timespec is passed through as is)");
+#else
+  if (!kernel_has_epoll_pwait2())
+    TIDE_SKIP("this kernel has no epoll_pwait2 (Linux 5.11): epoll counts milliseconds");
   tide__poller *p = open_poller(16);
-  for (int rep = 0; rep < 3; rep++) {
+  int under_a_millisecond = 0;
+  for (int rep = 0; rep < 20; rep++) {
     tide__poll_event *ev = NULL;
     int64_t elapsed;
-    CHECK_EQ(0, timed_wait(p, 1, &ev, &elapsed));
-    if (elapsed < 1 * MS)
-      TIDE_TEST_FAIL("wait(1 ns) returned after %lld ns: rounded down to a 0 ms epoll_wait",
-                     (long long)elapsed);
+    CHECK_EQ(0, timed_wait(p, 100 * 1000, &ev, &elapsed));
+    if (elapsed < 100 * 1000)
+      TIDE_TEST_FAIL("wait(100 us) returned after %lld ns", (long long)elapsed);
+    under_a_millisecond += elapsed < 900 * 1000;
   }
+  if (under_a_millisecond == 0)
+    TIDE_TEST_FAIL("none of 20 waits of 100 us came back within 900 us: rounded up to 1 ms?");
   tide__poller_close(p);
+#endif
+}
+
+TIDE_TEST(poller, without_epoll_pwait2_a_one_nanosecond_timeout_waits_a_whole_millisecond) {
+  /* On kernels without epoll_pwait2 the poller falls back to epoll_wait, whose granularity is
+   * 1 ms: wait(1 ns) must become epoll_wait(1), not epoll_wait(0), which would return in
+   * microseconds and make the loop busy-poll until a timer is due. The old kernel is played by a
+   * seccomp filter in a child process. */
+#if !defined(TIDE_TEST_POLLER_EPOLL)
+  TIDE_SKIP("epoll only: kqueue takes nanoseconds, so a 1 ns wait may rightly be that short");
+#else
+  fflush(NULL);
+  pid_t child = fork();
+  CHECK(child >= 0);
+  if (child == 0) {
+    refuse_epoll_pwait2();
+    tide__poller *p = open_poller(16);
+    for (int rep = 0; rep < 3; rep++) {
+      tide__poll_event *ev = NULL;
+      int64_t elapsed;
+      CHECK_EQ(0, timed_wait(p, 1, &ev, &elapsed));
+      if (elapsed < 1 * MS)
+        TIDE_TEST_FAIL("wait(1 ns) returned after %lld ns: rounded down to a 0 ms epoll_wait",
+                       (long long)elapsed);
+    }
+    tide__poller_close(p);
+    exit(0);
+  }
+  int status = 0;
+  CHECK_EQ(child, waitpid(child, &status, 0));
+  CHECK(WIFEXITED(status));
+  if (WEXITSTATUS(status) == CHILD_NO_SECCOMP)
+    TIDE_SKIP("seccomp filters are not available here");
+  CHECK_EQ(0, WEXITSTATUS(status));
+#endif
 }
 
 TIDE_TEST(poller, huge_timeout_is_not_an_error) {

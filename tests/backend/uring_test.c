@@ -17,14 +17,11 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -36,6 +33,7 @@
 #include "core/loop_internal.h"
 #include "core/op.h"
 #include "harness.h"
+#include "seccomp_util.h"
 
 #define MS INT64_C(1000000)
 #define SECOND_NS INT64_C(1000000000)
@@ -400,31 +398,12 @@ static void need_descriptors(rlim_t need) {
     TIDE_SKIP("RLIMIT_NOFILE is below %d descriptors", (int)need);
 }
 
-enum { CHILD_NO_SECCOMP = 3 };
-
-/* Installs a seccomp filter that fails io_uring_enter with `err` when its argument number `arg`
- * is zero (refuse_if_zero) or non-zero (!refuse_if_zero). Permanent for the process: run it in a
- * child. */
-static void refuse_enter(unsigned arg, int refuse_if_zero, int err) {
-  struct sock_filter code[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_enter, 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]) + 8 * arg),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, refuse_if_zero ? 0 : 1, refuse_if_zero ? 1 : 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-    exit(CHILD_NO_SECCOMP);
-}
-
 /* Makes every io_uring_enter with flags == 0 fail with EBUSY, as under CQ overflow: that is the
  * early flush of a full SQ (ring.c), so SQEs then wait in the backlog; the poll's own enter
  * (GETEVENTS) still goes through. */
 static void refuse_early_flushes(void) {
-  refuse_enter(3, 1, EBUSY);
+  if (seccomp_refuse(__NR_io_uring_enter, SECCOMP_ARG_ZERO, 3, EBUSY) != 0)
+    exit(CHILD_NO_SECCOMP);
 }
 
 /* Runs body in a child process (it installs a seccomp filter) and passes on its verdict. */
@@ -741,7 +720,8 @@ TIDE_TEST(uring, wake_from_another_thread_ends_a_blocked_poll) {
  * has no memory for new requests: the wake-up's eventfd read, re-armed after each wake, then never
  * reaches the kernel. */
 static void refuse_submissions(void) {
-  refuse_enter(1, 0, EAGAIN);
+  if (seccomp_refuse(__NR_io_uring_enter, SECCOMP_ARG_NON_ZERO, 1, EAGAIN) != 0)
+    exit(CHILD_NO_SECCOMP);
 }
 
 static void wake_while_submissions_are_refused(void) {
@@ -802,19 +782,9 @@ TIDE_TEST(uring, a_poll_from_a_thread_other_than_the_creator_gives_einval) {
 
 /* ---- io_uring refused ------------------------------------------------------------------------ */
 
-/* Installs a seccomp filter that fails io_uring_setup with EPERM, as a container runtime's
- * default profile does. */
+/* Fails io_uring_setup with EPERM, as a container runtime's default profile does. */
 static int refuse_io_uring(void) {
-  struct sock_filter code[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return -1;
-  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+  return seccomp_refuse(__NR_io_uring_setup, SECCOMP_ALWAYS, 0, EPERM);
 }
 
 TIDE_TEST(uring, loop_new_gives_enotsup_where_io_uring_is_refused) {
