@@ -299,7 +299,6 @@ awk -v servers="${servers[*]}" -v pump_conns="$pump_conns" '
         k = wl SUBSEP libs[l]
         if (!(k in runs)) continue
         r = median(rate[k]); c = median(cpu[k])
-        ratio[wl, libs[l]] = tr / r
         rate_of[wl, libs[l]] = r
         rs = libs[l] == "tide" ? "-" : sprintf("%.3f", tr / r)
         cs = libs[l] == "tide" ? "-" : sprintf("%.3f", tc / c)
@@ -318,25 +317,21 @@ awk -v servers="${servers[*]}" -v pump_conns="$pump_conns" '
     print "\ncpu ratio: tide median server CPU per op / the row median (< 1: tide cheaper)."
     printf "Load average (1 min) at the start of each round and at the end:%s\n", loads
     print "\nTargets (issue 4):"
-    target("b", "epoll", 0.95, "(b) tide >= 0.95x the epoll floor")
-    target("b", "libuv", 1.5, "(b) tide >= 1.5x libuv")
-    target("a", "epoll", 0.97, "(a) tide within 3% of the floor")
-    target("c", "libuv", 1.0, "(c) tide >= libuv")
+    targets("tide")
     if (("b", "tide_uring") in rate_of || ("a", "tide_uring") in rate_of) {
-      print "The same targets for tide on its io_uring backend (tide_uring):"
-      uring_target("b", "epoll", 0.95, "(b) tide_uring >= 0.95x the epoll floor")
-      uring_target("b", "libuv", 1.5, "(b) tide_uring >= 1.5x libuv")
-      uring_target("a", "epoll", 0.97, "(a) tide_uring within 3% of the floor")
-      uring_target("c", "libuv", 1.0, "(c) tide_uring >= libuv")
+      print "The same targets for tide on its io_uring backend:"
+      targets("tide_uring")
     }
   }
-  function target(wl, lib, want, text) {
-    if (!((wl, lib) in ratio)) { printf "  %-40s  not measured\n", text; return }
-    printf "  %-40s  %.3f  %s\n", text, ratio[wl, lib], (ratio[wl, lib] >= want ? "met" : "MISSED")
+  function targets(who) {
+    target(who, "b", "epoll", 0.95, "(b) " who " >= 0.95x the epoll floor")
+    target(who, "b", "libuv", 1.5, "(b) " who " >= 1.5x libuv")
+    target(who, "a", "epoll", 0.97, "(a) " who " within 3% of the floor")
+    target(who, "c", "libuv", 1.0, "(c) " who " >= libuv")
   }
-  function uring_target(wl, lib, want, text,   q) {
-    if (!((wl, lib) in rate_of) || !((wl, "tide_uring") in rate_of)) { printf "  %-40s  not measured\n", text; return }
-    q = rate_of[wl, "tide_uring"] / rate_of[wl, lib]
+  function target(who, wl, lib, want, text,   q) {
+    if (!((wl, lib) in rate_of) || !((wl, who) in rate_of)) { printf "  %-40s  not measured\n", text; return }
+    q = rate_of[wl, who] / rate_of[wl, lib]
     printf "  %-40s  %.3f  %s\n", text, q, (q >= want ? "met" : "MISSED")
   }
 ' "$raw"

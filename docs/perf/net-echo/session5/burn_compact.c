@@ -22,5 +22,6 @@ __attribute__((noinline)) void burn0(volatile long *x) {
   x[3] += 20;
 }
 void burn_all(volatile long *x) {
-  for (int k = 0; k < 32; k++) burn0(x);
+  for (int k = 0; k < 32; k++)
+    burn0(x);
 }
