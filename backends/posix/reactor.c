@@ -343,14 +343,15 @@ int tide__backend_poll(tide__backend *b, int64_t timeout_ns) {
     if (ev & TIDE__POLL_HANGUP)
       fs->hangup = 1;
     if (ev & TIDE__POLL_WRITABLE)
-      fs->writable = 1; /* before the reads: a read's completion may queue a write */
+      fs->writable = 1; /* here or after the reads alike: a completion cannot submit (op.h) */
     if (ev & TIDE__POLL_READABLE) {
       fs->readable = 1;
-      if (fs->reads.head != NULL)
+      if (fs->reads.head != NULL) {
         run_reads(b, fd);
-      fs = state_of(b, fd); /* a completion may have detached it, or grown the table */
-      if (fs == NULL || tag_of(fd, fs) != events[i].tag)
-        continue;
+        fs = state_of(b, fd); /* a completion may have detached it, or grown the table */
+        if (fs == NULL || tag_of(fd, fs) != events[i].tag)
+          continue;
+      }
     }
     if ((ev & TIDE__POLL_WRITABLE) && fs->writes.head != NULL)
       run_writes(b, fd);
