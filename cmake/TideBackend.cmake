@@ -1,5 +1,6 @@
 # Chooses the backend at configure time (-DTIDE_BACKEND=auto|epoll|kqueue|iocp|io_uring) and sets
 # TIDE_BACKEND_SOURCES and TIDE_SYS_SOURCES for it. Only the chosen backend's folder is compiled.
+include(CheckIncludeFile)
 include(CheckSymbolExists)
 
 set(TIDE_BACKEND "auto" CACHE STRING "I/O backend: auto, epoll, kqueue, iocp or io_uring")
@@ -132,6 +133,13 @@ function(tide_resolve_backend out_var)
                 backends/sockets/net_sockets.c)
     set(include_dir backends/uring)
     set(libs "")
+    # valgrind's client requests (backends/uring/memcheck.h): compiled in when the header is
+    # there, never a run-time dependency.
+    check_include_file(valgrind/memcheck.h TIDE_HAVE_MEMCHECK_H)
+    if(TIDE_HAVE_MEMCHECK_H)
+      set_property(SOURCE backends/uring/backend.c backends/uring/sockets.c APPEND
+                   PROPERTY COMPILE_DEFINITIONS TIDE_HAVE_MEMCHECK_H=1)
+    endif()
   else()
     message(FATAL_ERROR "TIDE_BACKEND=${backend} is not implemented in this version of tide")
   endif()

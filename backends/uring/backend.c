@@ -34,6 +34,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -43,6 +44,8 @@
 
 #include "backends/posix/io.h"
 #include "backends/posix/fd_table.h"
+#include "backends/uring/memcheck.h"
+#include "core/sys/clock.h"
 #include "core/sys/errno_map.h"
 #include "tide/error.h"
 
@@ -51,6 +54,7 @@ enum {
   CLOSE_WAIT_ROUNDS = 1000,         /* close: at most this many waits for the wake read's CQE */
   CLOSE_WAIT_NS = 10 * 1000 * 1000, /* ... of 10 ms each */
   UNARMED_WAIT_NS = 1000 * 1000,    /* the longest wait while the wake read is not armed */
+  VALGRIND_SLICE_NS = 1000 * 1000,  /* under valgrind, the longest wait without a yield */
   IN_KERNEL = TIDE__URING_ISSUED | TIDE__URING_NEEDS_SQE
 };
 
@@ -207,6 +211,7 @@ int tide__backend_open(tide_loop *loop, unsigned max_events, tide__backend **out
   if (b == NULL)
     return TIDE_ENOMEM;
   b->reserve_fd = -1;
+  b->under_valgrind = (uint8_t)tide__uring_under_valgrind();
   b->max_events = max_events > 0 ? max_events : MIN_ENTRIES;
   /* A tick reaps at most max_events CQEs, and the ops they finish are mostly issued again before
    * the next poll (tasks resumed, the rest of partial transfers): twice that many SQEs lets a
@@ -552,6 +557,29 @@ static void drain_backlog(tide__backend *b) {
   }
 }
 
+/* The wait under valgrind, which lets no other thread run while this one is inside
+ * io_uring_enter (memcheck.h): slices of at most VALGRIND_SLICE_NS, each after a yield that lets
+ * the others run (and post a wake), until a completion arrives, the kernel refuses submissions or
+ * the timeout has passed. */
+static int wait_in_slices(tide__backend *b, int64_t timeout_ns) {
+  int64_t deadline = timeout_ns > 0 ? tide__clock_now_ns() + timeout_ns : 0;
+  for (;;) {
+    int64_t slice = VALGRIND_SLICE_NS;
+    if (timeout_ns > 0) {
+      int64_t left = deadline - tide__clock_now_ns();
+      if (left <= 0)
+        return 0;
+      slice = left < slice ? left : slice;
+    }
+    sched_yield();
+    int err = tide__ring_submit_and_wait(&b->ring, slice);
+    /* Entries the kernel refused to take may include the wake's read: back to the loop, as an
+     * ordinary wait returns then too (ring.c). */
+    if (err != 0 || tide__ring_peek(&b->ring) != NULL || tide__ring_unsubmitted(&b->ring) > 0)
+      return err;
+  }
+}
+
 int tide__backend_poll(tide__backend *b, int64_t timeout_ns) {
   if (b->backlog_head != NULL)
     drain_backlog(b);
@@ -563,7 +591,8 @@ int tide__backend_poll(tide__backend *b, int64_t timeout_ns) {
     timeout_ns = UNARMED_WAIT_NS;
   if (tide__ring_peek(&b->ring) != NULL)
     timeout_ns = 0; /* completions are waiting already (a flush posted them) */
-  int err = tide__ring_submit_and_wait(&b->ring, timeout_ns);
+  int err = b->under_valgrind && timeout_ns != 0 ? wait_in_slices(b, timeout_ns)
+                                                 : tide__ring_submit_and_wait(&b->ring, timeout_ns);
   if (err != 0)
     return err;
   /* At most max_events (backend.h), so that one busy tick cannot starve timers and the SQ has

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "backends/posix/accept_reserve.h"
+#include "backends/uring/memcheck.h"
 #include "backends/posix/descriptor.h"
 #include "backends/uring/uring.h"
 #include "core/sys/errno_map.h"
@@ -168,6 +169,9 @@ tide__uring_step tide__uring_start_socket(tide__backend *b, tide__op *op, intptr
       }
       op->flags &= ~(uint32_t)TIDE__URING_BACKED_OFF;
       if ((sqe = tide__uring_sqe(b, op)) != NULL) {
+        /* The kernel overwrites op->addrlen with the peer address's length: the room for it is
+         * kept where ACCEPT has no other use for it, for finish_accept. */
+        op->backend.msg.msg_namelen = op->addrlen;
         prep(sqe, IORING_OP_ACCEPT, op->fd, op->addr, 0);
         sqe->addr2 = op->addr ? (uint64_t)(uintptr_t)&op->addrlen : 0;
         sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
@@ -191,8 +195,14 @@ static tide__uring_step finish_read(tide__op *op, int res, intptr_t *result) {
     *result = op->done > 0 ? (intptr_t)op->done : error_of(res);
     return TIDE__URING_DONE;
   }
-  if (op->kind == TIDE__OP_RECVFROM && op->addr != NULL)
-    op->addrlen = op->backend.msg.msg_namelen;
+  /* res <= the length asked (a datagram longer than the buffer is cut, and res says so only
+   * with MSG_TRUNC, which is not asked for). */
+  tide__uring_mark_filled((char *)op->buf + op->done, (size_t)res);
+  if (op->kind == TIDE__OP_RECVFROM && op->addr != NULL) {
+    socklen_t got = op->backend.msg.msg_namelen; /* the address's full length: may exceed room */
+    tide__uring_mark_filled(op->addr, got < op->addrlen ? got : op->addrlen);
+    op->addrlen = got;
+  }
   if (op->kind != TIDE__OP_READ_EXACT) {
     *result = res;
     return TIDE__URING_DONE;
@@ -230,6 +240,10 @@ static int client_waiting(int listener) {
 
 static tide__uring_step finish_accept(tide__backend *b, tide__op *op, int res, intptr_t *result) {
   if (res >= 0) {
+    if (op->addr != NULL) {
+      socklen_t room = op->backend.msg.msg_namelen;
+      tide__uring_mark_filled(op->addr, op->addrlen < room ? op->addrlen : room);
+    }
     b->fds[op->fd].accept_stuck = 0;
     int err = tide__backend_attach(b, res);
     if (err != 0)

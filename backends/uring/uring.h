@@ -60,6 +60,7 @@ struct tide__backend {
   uint64_t wake_value;
   int reserve_fd;      /* kept free for the EMFILE answer on accept (sockets.c); -1 until needed */
   unsigned max_events; /* CQEs reaped per poll at most (backend.h) */
+  uint8_t under_valgrind; /* wait in slices, yielding between them (memcheck.h) */
 };
 
 /* Reserved user_data values; ops are pointers, at least 8-aligned, so never these. */
