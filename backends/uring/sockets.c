@@ -46,8 +46,8 @@
 #include <unistd.h>
 
 #include "backends/posix/accept_reserve.h"
-#include "backends/uring/memcheck.h"
 #include "backends/posix/descriptor.h"
+#include "backends/uring/memcheck.h"
 #include "backends/uring/uring.h"
 #include "core/sys/errno_map.h"
 
