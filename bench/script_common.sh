@@ -29,3 +29,33 @@ bench_build() {
     -DTIDE_BUILD_BENCHMARKS=ON -DTIDE_BUILD_TESTS=OFF -DTIDE_BUILD_EXAMPLES=OFF "${@:4}" >/dev/null
   cmake --build "$2" --target "$3" >/dev/null
 }
+
+# compare_setup SCRIPT ARGS...: the options the bench/compare scripts share (-r ROUNDS, -B DIR,
+# -c CPU, -o RAW, -q, -n; see their usage), then the build of the comparison programs unless -n.
+# Sets rounds, build_dir, cpu, raw_out, quick and build; expects repo to be set.
+compare_setup() {
+  local script=$1
+  shift
+  rounds=${ROUNDS:-5}
+  build_dir="$repo/build-bench"
+  cpu=""
+  raw_out=""
+  quick=0
+  build=1
+  local opt OPTIND=1
+  while getopts "r:B:c:o:qnh" opt; do
+    case $opt in
+      r) rounds=$OPTARG ;;
+      B) build_dir=$OPTARG ;;
+      c) cpu=$OPTARG ;;
+      o) raw_out=$OPTARG ;;
+      q) quick=1 ;;
+      n) build=0 ;;
+      *) bench_usage ;;
+    esac
+  done
+  bench_require_rounds "$script" "$rounds"
+  if ((build)); then
+    bench_build "$repo" "$build_dir" tide_compare
+  fi
+}

@@ -22,29 +22,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=../script_common.sh
 source "$here/../script_common.sh"
-rounds=${ROUNDS:-5}
-build_dir="$repo/build-bench"
-cpu=""
-raw_out=""
-quick=0
-build=1
-
-while getopts "r:B:c:o:qnh" opt; do
-  case $opt in
-    r) rounds=$OPTARG ;;
-    B) build_dir=$OPTARG ;;
-    c) cpu=$OPTARG ;;
-    o) raw_out=$OPTARG ;;
-    q) quick=1 ;;
-    n) build=0 ;;
-    *) bench_usage ;;
-  esac
-done
-bench_require_rounds run_timers.sh "$rounds"
-
-if ((build)); then
-  bench_build "$repo" "$build_dir" tide_compare
-fi
+compare_setup run_timers.sh "$@"
 
 bin_dir="$build_dir/bench/compare"
 if [[ ! -f $bin_dir/peers.txt ]]; then
