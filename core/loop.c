@@ -213,11 +213,15 @@ static int64_t poll_timeout(const tide_loop *loop, int64_t limit_ns) {
       atomic_load_explicit(&loop->stop_requested, memory_order_relaxed) ||
       atomic_load_explicit(&loop->wake_pending, memory_order_relaxed))
     return 0;
+  /* An idle loop still wakes to give back the stacks of a past burst (task.c). */
+  int64_t deadline = tide__task_stacks_trim_deadline(loop);
   const tide__timer_entry *next = tide__timer_heap_min(&loop->timers);
-  if (next == NULL)
+  if (next != NULL && next->deadline < deadline)
+    deadline = next->deadline;
+  if (deadline == INT64_MAX)
     return limit_ns;
-  int64_t until_timer = next->deadline > loop->now ? next->deadline - loop->now : 0;
-  return limit_ns >= 0 && limit_ns < until_timer ? limit_ns : until_timer;
+  int64_t until = deadline > loop->now ? deadline - loop->now : 0;
+  return limit_ns >= 0 && limit_ns < until ? limit_ns : until;
 }
 
 /* A tick whose callbacks left more callbacks ready would poll with a zero timeout: a system call
@@ -288,6 +292,8 @@ static int tick(tide_loop *loop, int64_t limit_ns) {
     n = tide__backend_poll(loop->backend, timeout);
   }
   loop->now = tide__clock_now_ns();
+  if (loop->now >= loop->stack_trim_at)
+    tide__task_stacks_trim(loop);
   if (n < 0) {
     tide__loop_log(loop, TIDE_LOG_ERROR, "backend poll failed: %s", tide_strerror(n));
     return n;

@@ -51,6 +51,8 @@ struct tide_loop {
   tide__stack *stack_cache;        /* default-size stacks of finished tasks, for reuse */
   size_t stack_cache_count;
   size_t stack_cache_capacity;
+  size_t stack_cache_low;     /* the fewest cached since the last trim: those sat unused */
+  int64_t stack_trim_at;      /* loop time of the next trim (task.c) */
   int64_t task_step_ns_total; /* time spent in task steps, when slow-step detection is on */
 
   struct tide__bridge *executor_bridge; /* run_in_executor state (core/executor/bridge.c) */

@@ -28,8 +28,12 @@
 
 enum {
   DEFAULT_STACK_SIZE = 64 * 1024,
-  /* Stacks of the default size kept for reuse per loop; beyond this, finished tasks unmap them. */
-  STACK_CACHE_LIMIT = 1024,
+  /* Stacks of the default size that finished tasks leave are all kept for reuse: a burst of ten
+   * thousand tasks is as often as not followed by another (a gather in a loop), and mapping a
+   * stack, its guard page and its first pages costs microseconds (bench/compare/run_chain.sh).
+   * Those that then sit unused for a whole trim period are unmapped, down to this many, kept for
+   * sporadic spawns: the memory of a burst goes back one to two periods after it. */
+  STACK_CACHE_KEEP = 64,
   /* Task ops in a row that may complete without suspending before the task yields once: long
    * enough that a busy connection's reads and writes rarely pay a switch, short enough that
    * other tasks and the loop's poll are never kept waiting for long. */
@@ -56,9 +60,13 @@ int tide_in_task(const tide_loop *loop) {
 /* Bytes at the top of every task's stack that hold the task record itself (see tide_spawn). */
 enum { RECORD_BYTES = (sizeof(tide__task) + 63) / 64 * 64 };
 
+static const int64_t STACK_TRIM_PERIOD_NS = 1000 * 1000 * 1000;
+
 static int take_stack(tide_loop *loop, size_t size, tide__stack *out) {
   if (size == DEFAULT_STACK_SIZE && loop->stack_cache_count > 0) {
     *out = loop->stack_cache[--loop->stack_cache_count];
+    if (loop->stack_cache_count < loop->stack_cache_low)
+      loop->stack_cache_low = loop->stack_cache_count;
     return 0;
   }
   if (size > SIZE_MAX - RECORD_BYTES)
@@ -68,7 +76,7 @@ static int take_stack(tide_loop *loop, size_t size, tide__stack *out) {
 
 /* `stack` is a copy: the original lives inside the stack being given back. */
 static void give_back_stack(tide_loop *loop, tide__stack stack, int default_size) {
-  if (default_size && loop->stack_cache_count < STACK_CACHE_LIMIT) {
+  if (default_size) {
     if (loop->stack_cache_count == loop->stack_cache_capacity) {
       size_t capacity = loop->stack_cache_capacity ? loop->stack_cache_capacity * 2 : 16;
       tide__stack *cache = realloc(loop->stack_cache, capacity * sizeof *cache);
@@ -83,6 +91,28 @@ static void give_back_stack(tide_loop *loop, tide__stack stack, int default_size
     return;
   }
   tide__stack_free(&stack);
+}
+
+void tide__task_stacks_trim(tide_loop *loop) {
+  /* The cache is a stack: the bottom `low` entries were not taken once since the last trim.
+   * They go first (the oldest, coldest), the recently used ones stay. */
+  size_t idle = loop->stack_cache_low;
+  size_t spare =
+      loop->stack_cache_count > STACK_CACHE_KEEP ? loop->stack_cache_count - STACK_CACHE_KEEP : 0;
+  size_t drop = idle < spare ? idle : spare;
+  if (drop > 0) {
+    for (size_t i = 0; i < drop; i++)
+      tide__stack_free(&loop->stack_cache[i]);
+    loop->stack_cache_count -= drop;
+    memmove(loop->stack_cache, loop->stack_cache + drop,
+            loop->stack_cache_count * sizeof *loop->stack_cache);
+  }
+  loop->stack_cache_low = loop->stack_cache_count;
+  loop->stack_trim_at = loop->now + STACK_TRIM_PERIOD_NS;
+}
+
+int64_t tide__task_stacks_trim_deadline(const tide_loop *loop) {
+  return loop->stack_cache_count > STACK_CACHE_KEEP ? loop->stack_trim_at : INT64_MAX;
 }
 
 void tide__task_stacks_destroy(tide_loop *loop) {

@@ -89,6 +89,14 @@ size_t tide__tasks_free_done(tide_loop *loop);
  * fibers), after the last task has finished or been destroyed (task.c). */
 void tide__task_stacks_destroy(tide_loop *loop);
 
+/* Once loop->now has reached loop->stack_trim_at: unmaps the cached stacks that sat unused since
+ * the previous trim (down to a few kept for sporadic spawns) and schedules the next trim. */
+void tide__task_stacks_trim(tide_loop *loop);
+
+/* When the loop must wake to trim its cached stacks, even with nothing else to do (loop time);
+ * INT64_MAX when there is nothing to trim. */
+int64_t tide__task_stacks_trim_deadline(const tide_loop *loop);
+
 /* Records the expiry of a scope and interrupts the task's wait (scope.c → task.c). */
 void tide__task_interrupt(tide__task *task);
 

@@ -5,6 +5,7 @@
 #include "address_mapped.h" /* first: it selects the system interfaces */
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -71,6 +72,84 @@ TIDE_TEST(task, loop_close_releases_the_stacks_of_finished_and_destroyed_tasks) 
     if (address_is_mapped(stuck[i].frame))
       TIDE_TEST_FAIL("stack of task %d, destroyed while pending, (%p) still mapped after close", i,
                      stuck[i].frame);
+}
+
+/* ---- a burst's stacks are kept for the next burst, then given back ------------------------- */
+
+/* Sits through one yield, so that every task of a burst is alive at once: each needs a stack. */
+static int yield_once(tide_loop *loop, void *arg, void **result) {
+  (void)result;
+  struct stack_probe *p = arg;
+  p->frame = __builtin_frame_address(0);
+  return tide_yield(loop);
+}
+
+enum { BURST = 3000 }; /* well beyond the 1024 stacks a loop once kept at most */
+
+static size_t mapped_count(const struct stack_probe *probes, size_t n) {
+  size_t mapped = 0;
+  for (size_t i = 0; i < n; i++)
+    mapped += address_is_mapped(probes[i].frame) ? 1 : 0;
+  return mapped;
+}
+
+static tide_loop *new_loop(void) {
+  tide_loop *loop = NULL;
+  CHECK_OK(tide_loop_new(&loop, NULL));
+  return loop;
+}
+
+static struct stack_probe *run_burst(tide_loop *loop) {
+  struct stack_probe *probes = calloc(BURST, sizeof *probes);
+  CHECK(probes != NULL);
+  for (size_t i = 0; i < BURST; i++)
+    CHECK_OK(tide_spawn(loop, yield_once, &probes[i], NULL, NULL));
+  CHECK_EQ(0, tide_loop_run(loop));
+  for (size_t i = 0; i < BURST; i++)
+    CHECK(probes[i].frame != NULL);
+  return probes;
+}
+
+TIDE_TEST(task, stacks_of_a_burst_of_thousands_stay_mapped_for_the_next_burst) {
+#if defined(TIDE_CONTEXT_FIBER)
+  TIDE_SKIP("the fiber build runs tasks on pooled fibers (tests/fiber_pool_test.c), not stacks");
+#endif
+  tide_loop *loop = new_loop();
+  struct stack_probe *probes = run_burst(loop);
+  /* Every task has finished: their stacks wait in the loop's cache, none unmapped. */
+  size_t mapped = mapped_count(probes, BURST);
+  if (mapped != BURST)
+    TIDE_TEST_FAIL("%zu of %d finished tasks' stacks were unmapped at once", BURST - mapped, BURST);
+  /* The next burst runs on them. */
+  struct stack_probe *again = run_burst(loop);
+  for (size_t i = 0; i < BURST; i++)
+    if (!address_is_mapped(again[i].frame))
+      TIDE_TEST_FAIL("task %zu of the second burst ran on a stack already unmapped", i);
+  CHECK_OK(tide_loop_close(loop));
+  free(again);
+  free(probes);
+}
+
+TIDE_TEST(task, stacks_left_unused_for_a_while_are_unmapped_but_a_few) {
+#if defined(TIDE_CONTEXT_FIBER)
+  TIDE_SKIP("the fiber build runs tasks on pooled fibers (tests/fiber_pool_test.c), not stacks");
+#endif
+  tide_loop *loop = new_loop();
+  struct stack_probe *probes = run_burst(loop);
+  /* Nothing else to do: the loop still wakes to give the stacks back (within two trim periods of
+   * a second each; 20 s is the generous bound). */
+  int64_t give_up = tide_now(loop) + 20 * (int64_t)1000000000;
+  size_t mapped = BURST;
+  while (mapped > 64 && tide_now(loop) < give_up) {
+    CHECK(tide_loop_run_once(loop, 200 * 1000 * 1000) >= 0);
+    mapped = mapped_count(probes, BURST);
+  }
+  if (mapped > 64)
+    TIDE_TEST_FAIL("%zu of %d stacks still mapped after 20 s unused", mapped, BURST);
+  CHECK(mapped > 0); /* a few are kept for the next spawns */
+  CHECK_OK(tide_loop_close(loop));
+  CHECK_EQ(0, mapped_count(probes, BURST));
+  free(probes);
 }
 
 /* ---- a task's record lives on its stack until its future is released ---------------------- */

@@ -51,9 +51,11 @@ void tide_task_options_init(tide_task_options *opts);
 /* Creates a task that runs fn(arg) on `loop`, starting in the next tick. If `out` is not NULL it
  * receives a reference to the task's future (release it when done); with NULL the task runs
  * fire-and-forget and a failure of it is still reported (as an unobserved failure, with the
- * task's name). Stacks of the default size are pooled and reused; the task's own bookkeeping lives
- * at the top of its stack, so a finished task's stack is reused only once the last reference to
- * its future is released (keep task futures no longer than needed). Returns 0, TIDE_EINVAL (NULL
+ * task's name). Stacks of the default size are pooled and reused, however many tasks a burst
+ * had; those left unused for about a second are unmapped, a few (64) excepted, so the memory of a
+ * burst goes back within two seconds of its end, even on an idle loop (which wakes for it). The
+ * task's own bookkeeping lives at the top of its stack, so a finished task's stack is reused only
+ * once the last reference to its future is released (keep task futures no longer than needed). Returns 0, TIDE_EINVAL (NULL
  * loop or fn), TIDE_ENOMEM or TIDE_ECLOSED. Loop thread only; may be called from a task. */
 int tide_spawn(tide_loop *loop, tide_task_fn fn, void *arg, const tide_task_options *opts,
                tide_future **out);
