@@ -92,13 +92,22 @@ void tide__poller_close(tide__poller *p) {
 }
 
 int tide__poller_add(tide__poller *p, int fd, uint64_t tag) {
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = tag};
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.u64 = tag};
   if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
     return 0;
   if (errno == EPERM)
     return TIDE_ENOTSUP;
   if (errno == EEXIST)
     return TIDE_EALREADY;
+  return tide__err_from_errno(errno);
+}
+
+int tide__poller_watch_writes(tide__poller *p, int fd, uint64_t tag) {
+  /* EPOLL_CTL_MOD polls the file again and queues an event if it is writable now, so the edge
+   * the caller's EAGAIN is waiting for cannot have passed unseen. */
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = tag};
+  if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+    return 0;
   return tide__err_from_errno(errno);
 }
 

@@ -311,6 +311,18 @@ int tide__poller_add(tide__poller *p, int fd, uint64_t tag) {
   return 0;
 }
 
+int tide__poller_watch_writes(tide__poller *p, int fd, uint64_t tag) {
+  (void)tag;
+  /* The write filter went in with the read filter at add (directions_of), and stays: adding it
+   * only now would lose, under libkqueue, the read filter's hang-up interest (set_filters).
+   * Whether kqueue's write filter, like epoll, raises an event each time a peer consumes what was
+   * written has not been measured (no kqueue machine here); if it does, this is where to add the
+   * filter lazily on real kqueue. */
+  if (fd < 0)
+    return TIDE_EBADF;
+  return watched_of(p, fd) != 0 ? 0 : TIDE_ENOENT;
+}
+
 /* Drops fd's queued adds, if any; returns 1 if there were some (nothing reached the kernel). */
 static int unqueue(tide__poller *p, int fd) {
   int kept = 0, dropped = 0;

@@ -62,7 +62,8 @@ typedef struct fd_state {
   uint8_t is_stream; /* a short transfer means the kernel buffer is empty / full */
   uint8_t readable;  /* presumed readable: try the syscall before waiting */
   uint8_t writable;
-  uint8_t hangup; /* the poller reported a hang-up: short reads prove nothing any more */
+  uint8_t write_watched; /* the poller reports writability (from the first write that waited) */
+  uint8_t hangup;        /* the poller reported a hang-up: short reads prove nothing any more */
 } fd_state;
 
 struct tide__backend {
@@ -148,6 +149,7 @@ int tide__backend_attach(tide__backend *b, tide__fd fd) {
   fs->is_stream = (uint8_t)tide__io_is_byte_stream((int)fd, &st);
   fs->readable = 1;
   fs->writable = 1;
+  fs->write_watched = 0;
   fs->hangup = 0;
   return 0;
 }
@@ -246,6 +248,21 @@ static void run_reads(tide__backend *b, int fd) {
   }
 }
 
+/* fd's writes must now wait for writability, which the poller reports only once asked
+ * (poller.h): asks it the first time. Returns 0, or the poller's error, in which case fd stays
+ * presumed writable (no event would ever say otherwise) and the caller fails the write that
+ * would have waited. */
+static int wait_for_writable(tide__backend *b, int fd, fd_state *fs) {
+  if (!fs->write_watched) {
+    int err = tide__poller_watch_writes(b->poller, fd, tag_of(fd, fs));
+    if (err != 0)
+      return err;
+    fs->write_watched = 1;
+  }
+  fs->writable = 0;
+  return 0;
+}
+
 /* Performs queued write-side ops, each to its last byte, until one would block. */
 static void run_writes(tide__backend *b, int fd) {
   for (;;) {
@@ -256,8 +273,13 @@ static void run_writes(tide__backend *b, int fd) {
     intptr_t result = 0;
     tide__io_target t = target_of(fs, fd);
     tide__io_outcome outcome = tide__io_try_write(&t, op, &result);
-    if (outcome != TIDE__IO_DONE)
-      fs->writable = 0;
+    if (outcome != TIDE__IO_DONE) {
+      int err = wait_for_writable(b, fd, fs);
+      if (err != 0 && outcome == TIDE__IO_WAIT) {
+        outcome = TIDE__IO_DONE;
+        result = err; /* as any error after part of a write (io.c) */
+      }
+    }
     if (outcome == TIDE__IO_WAIT)
       return;
     tide__op_queue_pop(&fs->writes);
@@ -288,8 +310,15 @@ int tide__backend_submit(tide__backend *b, tide__op *op) {
   tide__io_target t = target_of(fs, (int)op->fd);
   tide__io_outcome outcome =
       read_side ? tide__io_try_read(&t, op, &result) : tide__io_try_write(&t, op, &result);
-  if (outcome != TIDE__IO_DONE)
-    *ready = 0;
+  if (outcome != TIDE__IO_DONE && read_side) {
+    fs->readable = 0;
+  } else if (outcome != TIDE__IO_DONE) {
+    int err = wait_for_writable(b, (int)op->fd, fs);
+    if (err != 0 && outcome == TIDE__IO_WAIT) {
+      outcome = TIDE__IO_DONE;
+      result = err; /* as any error after part of a write (io.c) */
+    }
+  }
   if (outcome == TIDE__IO_WAIT)
     tide__op_queue_push(q, op);
   else
@@ -307,8 +336,10 @@ int tide__backend_try_now(tide__backend *b, tide__op *op, intptr_t *result) {
   tide__io_target t = target_of(fs, (int)op->fd);
   tide__io_outcome outcome = tide__io_is_plain_send(&t, op) ? tide__io_send_plain(&t, op, result)
                                                             : tide__io_try_write(&t, op, result);
+  /* If writability cannot be watched, fd stays presumed writable: the submit that follows a
+   * WAIT tries again and fails the write with the poller's error. */
   if (outcome != TIDE__IO_DONE)
-    fs->writable = 0;
+    (void)wait_for_writable(b, (int)op->fd, fs);
   return outcome != TIDE__IO_WAIT;
 }
 
