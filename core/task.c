@@ -34,6 +34,7 @@ enum {
    * Those that then sit unused for a whole trim period are unmapped, down to this many, kept for
    * sporadic spawns: the memory of a burst goes back one to two periods after it. */
   STACK_CACHE_KEEP = 64,
+  STACK_TRIM_BATCH = 256, /* stacks a tick unmaps at most (tide__task_stacks_trim) */
   /* Task ops in a row that may complete without suspending before the task yields once: long
    * enough that a busy connection's reads and writes rarely pay a switch, short enough that
    * other tasks and the loop's poll are never kept waiting for long. */
@@ -61,6 +62,20 @@ int tide_in_task(const tide_loop *loop) {
 enum { RECORD_BYTES = (sizeof(tide__task) + 63) / 64 * 64 };
 
 static const int64_t STACK_TRIM_PERIOD_NS = 1000 * 1000 * 1000;
+
+/* Gives back most of the cache array's room once a trim has left it mostly empty: it grew to
+ * the largest burst (a pointer and a size per stack). */
+static void shrink_stack_cache(tide_loop *loop) {
+  size_t capacity = loop->stack_cache_capacity;
+  if (capacity <= 64 || loop->stack_cache_count > capacity / 4)
+    return;
+  size_t smaller = loop->stack_cache_count * 2 > 16 ? loop->stack_cache_count * 2 : 16;
+  tide__stack *cache = realloc(loop->stack_cache, smaller * sizeof *cache);
+  if (cache == NULL)
+    return; /* keeping the larger array is harmless */
+  loop->stack_cache = cache;
+  loop->stack_cache_capacity = smaller;
+}
 
 static int take_stack(tide_loop *loop, size_t size, tide__stack *out) {
   if (size == DEFAULT_STACK_SIZE && loop->stack_cache_count > 0) {
@@ -95,17 +110,27 @@ static void give_back_stack(tide_loop *loop, tide__stack stack, int default_size
 
 void tide__task_stacks_trim(tide_loop *loop) {
   /* The cache is a stack: the bottom `low` entries were not taken once since the last trim.
-   * They go first (the oldest, coldest), the recently used ones stay. */
+   * They go first (the oldest, coldest), the recently used ones stay. A tick unmaps at most
+   * STACK_TRIM_BATCH of them (unmapping 20,000 stacks at once stalled a tick for ~80 ms); the
+   * rest go in the ticks right after, which the deadline left due makes immediate. */
   size_t idle = loop->stack_cache_low;
   size_t spare =
       loop->stack_cache_count > STACK_CACHE_KEEP ? loop->stack_cache_count - STACK_CACHE_KEEP : 0;
   size_t drop = idle < spare ? idle : spare;
+  int more = drop > STACK_TRIM_BATCH;
+  if (more)
+    drop = STACK_TRIM_BATCH;
   if (drop > 0) {
     for (size_t i = 0; i < drop; i++)
       tide__stack_free(&loop->stack_cache[i]);
     loop->stack_cache_count -= drop;
     memmove(loop->stack_cache, loop->stack_cache + drop,
             loop->stack_cache_count * sizeof *loop->stack_cache);
+    shrink_stack_cache(loop);
+  }
+  if (more) {
+    loop->stack_cache_low = idle - drop; /* still idle, and due now */
+    return;
   }
   loop->stack_cache_low = loop->stack_cache_count;
   loop->stack_trim_at = loop->now + STACK_TRIM_PERIOD_NS;

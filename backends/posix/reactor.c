@@ -249,9 +249,10 @@ static void run_reads(tide__backend *b, int fd) {
 }
 
 /* fd's writes must now wait for writability, which the poller reports only once asked
- * (poller.h): asks it the first time. Returns 0, or the poller's error, in which case fd stays
- * presumed writable (no event would ever say otherwise) and the caller fails the write that
- * would have waited. */
+ * (poller.h): asks it the first time. Returns 0, or the poller's error (the descriptor was closed
+ * or replaced behind the reactor's back, or the kernel refused), in which case fd stays presumed
+ * writable (no event would ever say otherwise) and the caller fails the writes that would have
+ * waited. */
 static int wait_for_writable(tide__backend *b, int fd, fd_state *fs) {
   if (!fs->write_watched) {
     int err = tide__poller_watch_writes(b->poller, fd, tag_of(fd, fs));
@@ -261,6 +262,18 @@ static int wait_for_writable(tide__backend *b, int fd, fd_state *fs) {
   }
   fs->writable = 0;
   return 0;
+}
+
+/* Completes every queued write-side op with `err`. */
+static void fail_writes(fd_state *fs, int err) {
+  tide__op *now = fs->writes.head;
+  fs->writes = (tide__op_queue){0};
+  while (now != NULL) {
+    tide__op *op = now;
+    now = op->next;
+    op->next = NULL;
+    tide__op_complete(op, err);
+  }
 }
 
 /* Performs queued write-side ops, each to its last byte, until one would block. */
@@ -276,8 +289,10 @@ static void run_writes(tide__backend *b, int fd) {
     if (outcome != TIDE__IO_DONE) {
       int err = wait_for_writable(b, fd, fs);
       if (err != 0 && outcome == TIDE__IO_WAIT) {
-        outcome = TIDE__IO_DONE;
-        result = err; /* as any error after part of a write (io.c) */
+        /* The writes behind this one would leave a hole where its rest should have gone:
+         * they fail with it, as after any error in a write (io.c). */
+        fail_writes(fs, err);
+        return;
       }
     }
     if (outcome == TIDE__IO_WAIT)

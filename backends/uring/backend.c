@@ -562,20 +562,25 @@ static void drain_backlog(tide__backend *b) {
  * the others run (and post a wake), until a completion arrives, the kernel refuses submissions or
  * the timeout has passed. */
 static int wait_in_slices(tide__backend *b, int64_t timeout_ns) {
-  int64_t deadline = timeout_ns > 0 ? tide__clock_now_ns() + timeout_ns : 0;
+  int64_t now = tide__clock_now_ns();
+  int64_t deadline = timeout_ns > 0 && timeout_ns < INT64_MAX - now ? now + timeout_ns : INT64_MAX;
   for (;;) {
     int64_t slice = VALGRIND_SLICE_NS;
-    if (timeout_ns > 0) {
+    int last = 0;
+    if (deadline != INT64_MAX) {
       int64_t left = deadline - tide__clock_now_ns();
-      if (left <= 0)
-        return 0;
-      slice = left < slice ? left : slice;
+      if (left <= slice) {
+        slice = left > 0 ? left : 0; /* 0: submit and reap without waiting, then return */
+        last = 1;
+      }
     }
-    sched_yield();
+    if (slice > 0)
+      sched_yield();
     int err = tide__ring_submit_and_wait(&b->ring, slice);
     /* Entries the kernel refused to take may include the wake's read: back to the loop, as an
      * ordinary wait returns then too (ring.c). */
-    if (err != 0 || tide__ring_peek(&b->ring) != NULL || tide__ring_unsubmitted(&b->ring) > 0)
+    if (err != 0 || last || tide__ring_peek(&b->ring) != NULL ||
+        tide__ring_unsubmitted(&b->ring) > 0)
       return err;
   }
 }

@@ -65,8 +65,9 @@ int tide_loop_new(tide_loop **out, const tide_loop_options *opts);
 int tide_loop_run(tide_loop *loop);
 
 /* Runs exactly one tick. `timeout_ns` bounds how long the poll may block: 0 never blocks, a
- * negative value blocks until an event or the nearest timer. Returns 1 if work is left after the
- * tick, 0 if none, or the errors of tide_loop_run. */
+ * negative value blocks until an event or the nearest timer (or, while the loop holds more than
+ * a few stacks of finished tasks, until it is time to give unused ones back: tide/task.h). Returns
+ * 1 if work is left after the tick, 0 if none, or the errors of tide_loop_run. */
 int tide_loop_run_once(tide_loop *loop, int64_t timeout_ns);
 
 /* Asks a running loop to return from tide_loop_run after the current tick; if the loop is not

@@ -53,10 +53,13 @@ void tide_task_options_init(tide_task_options *opts);
  * fire-and-forget and a failure of it is still reported (as an unobserved failure, with the
  * task's name). Stacks of the default size are pooled and reused, however many tasks a burst
  * had; those left unused for about a second are unmapped, a few (64) excepted, so the memory of a
- * burst goes back within two seconds of its end, even on an idle loop (which wakes for it). The
+ * burst goes back within two seconds of its end while the loop runs, even idle (it wakes for
+ * that); a loop that is not running (tide_loop_run has returned) keeps them until it runs again
+ * or is closed. The
  * task's own bookkeeping lives at the top of its stack, so a finished task's stack is reused only
- * once the last reference to its future is released (keep task futures no longer than needed). Returns 0, TIDE_EINVAL (NULL
- * loop or fn), TIDE_ENOMEM or TIDE_ECLOSED. Loop thread only; may be called from a task. */
+ * once the last reference to its future is released (keep task futures no longer than needed).
+ * Returns 0, TIDE_EINVAL (NULL loop or fn), TIDE_ENOMEM or TIDE_ECLOSED. Loop thread only; may be
+ * called from a task. */
 int tide_spawn(tide_loop *loop, tide_task_fn fn, void *arg, const tide_task_options *opts,
                tide_future **out);
 
