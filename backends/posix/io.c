@@ -120,15 +120,14 @@ tide__io_outcome tide__io_try_read(const tide__io_target *t, tide__op *op, intpt
     size_t want = op->len - op->done;
     ssize_t n = read_once(t, op, (char *)op->buf + op->done, want);
     if (n < 0) {
-      int err = errno;
-      if (err == EINTR)
+      int step = tide__io_after_error(errno, result);
+      if (step == TIDE__IO_RETRY)
         continue;
-      if (tide__io_would_block(err))
-        return TIDE__IO_WAIT;
       /* Bytes an exact read already stored are reported rather than thrown away; the error
        * shows up again (or as end of file) on the next read. */
-      *result = op->done > 0 ? (intptr_t)op->done : tide__err_from_errno(err);
-      return TIDE__IO_DONE;
+      if (step == TIDE__IO_DONE && op->done > 0)
+        *result = (intptr_t)op->done;
+      return (tide__io_outcome)step;
     }
     if (op->kind != TIDE__OP_READ_EXACT) {
       *result = (intptr_t)n;
@@ -207,13 +206,10 @@ static tide__io_outcome try_transfer(const tide__io_target *t, tide__op *op, int
     }
     ssize_t n = write_guarded(t, op);
     if (n < 0) {
-      int err = errno;
-      if (err == EINTR)
+      int step = tide__io_after_error(errno, result);
+      if (step == TIDE__IO_RETRY)
         continue;
-      if (tide__io_would_block(err))
-        return TIDE__IO_WAIT;
-      *result = tide__err_from_errno(err);
-      return TIDE__IO_DONE;
+      return (tide__io_outcome)step;
     }
     if (op->kind == TIDE__OP_SENDTO) { /* a datagram goes whole or not at all */
       *result = n;

@@ -51,6 +51,20 @@ static inline int tide__io_would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+/* Not an outcome: what tide__io_after_error returns for EINTR, "make the same call again". */
+enum { TIDE__IO_RETRY = -1 };
+
+/* What a failed system call's errno makes of an attempt: TIDE__IO_RETRY (a signal interrupted it),
+ * TIDE__IO_WAIT (it would block), or TIDE__IO_DONE with the error in *result. */
+static inline int tide__io_after_error(int err, intptr_t *result) {
+  if (err == EINTR)
+    return TIDE__IO_RETRY;
+  if (tide__io_would_block(err))
+    return TIDE__IO_WAIT;
+  *result = tide__err_from_errno(err);
+  return TIDE__IO_DONE;
+}
+
 /* A READ into a non-empty buffer: one read(). */
 static inline int tide__io_is_plain_read(const tide__op *op) {
   return op->kind == TIDE__OP_READ && op->len > 0;
@@ -64,13 +78,9 @@ static inline tide__io_outcome tide__io_read_plain(const tide__io_target *t, tid
       *result = (intptr_t)n;
       return t->is_stream && n > 0 && (size_t)n < op->len ? TIDE__IO_DONE_DRAINED : TIDE__IO_DONE;
     }
-    int err = errno;
-    if (err == EINTR)
-      continue;
-    if (tide__io_would_block(err))
-      return TIDE__IO_WAIT;
-    *result = tide__err_from_errno(err);
-    return TIDE__IO_DONE;
+    int step = tide__io_after_error(errno, result);
+    if (step != TIDE__IO_RETRY)
+      return (tide__io_outcome)step;
   }
 }
 
@@ -89,13 +99,10 @@ static inline tide__io_outcome tide__io_send_plain(const tide__io_target *t, tid
     }
     ssize_t n = send(t->fd, (const char *)op->buf + op->done, left, TIDE__SEND_FLAGS);
     if (n < 0) {
-      int err = errno;
-      if (err == EINTR)
+      int step = tide__io_after_error(errno, result);
+      if (step == TIDE__IO_RETRY)
         continue;
-      if (tide__io_would_block(err))
-        return TIDE__IO_WAIT;
-      *result = tide__err_from_errno(err);
-      return TIDE__IO_DONE;
+      return (tide__io_outcome)step;
     }
     op->done += (size_t)n;
     if (op->done < op->len && t->is_stream)
