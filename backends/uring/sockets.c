@@ -80,6 +80,17 @@ static void prep(struct io_uring_sqe *sqe, int opcode, tide__fd fd, const void *
   sqe->len = len;
 }
 
+/* The msghdr RECVMSG and SENDMSG read for a datagram op: its one buffer, and the address `name`
+ * (op->addrlen bytes of it; NULL: none). Both live in the op, which outlasts the SQE. */
+static struct msghdr *one_buffer_msg(tide__op *op, void *name) {
+  op->backend.iov = (struct iovec){.iov_base = op->buf, .iov_len = op->len};
+  op->backend.msg = (struct msghdr){.msg_name = name,
+                                    .msg_namelen = name != NULL ? op->addrlen : 0,
+                                    .msg_iov = &op->backend.iov,
+                                    .msg_iovlen = 1};
+  return &op->backend.msg;
+}
+
 static tide__uring_step start_read(tide__backend *b, tide__op *op, intptr_t *result) {
   if (op->kind == TIDE__OP_READ_EXACT && op->done == op->len) {
     *result = (intptr_t)op->done;
@@ -93,13 +104,7 @@ static tide__uring_step start_read(tide__backend *b, tide__op *op, intptr_t *res
   if (sqe == NULL)
     return TIDE__URING_PENDING;
   if (op->kind == TIDE__OP_RECVFROM) {
-    struct msghdr *m = &op->backend.msg;
-    op->backend.iov = (struct iovec){.iov_base = op->buf, .iov_len = op->len};
-    *m = (struct msghdr){.msg_name = op->addr,
-                         .msg_namelen = op->addr ? op->addrlen : 0,
-                         .msg_iov = &op->backend.iov,
-                         .msg_iovlen = 1};
-    prep(sqe, IORING_OP_RECVMSG, op->fd, m, 1);
+    prep(sqe, IORING_OP_RECVMSG, op->fd, one_buffer_msg(op, op->addr), 1);
     return TIDE__URING_PENDING;
   }
   prep(sqe, IORING_OP_RECV, op->fd, (char *)op->buf + op->done, chunk(op->len - op->done));
@@ -138,13 +143,8 @@ static tide__uring_step start_write(tide__backend *b, tide__op *op, intptr_t *re
   if (op->kind == TIDE__OP_WRITEV) {
     prep_writev(sqe, op);
   } else if (op->kind == TIDE__OP_SENDTO) {
-    struct msghdr *m = &op->backend.msg;
-    op->backend.iov = (struct iovec){.iov_base = op->buf, .iov_len = op->len};
-    *m = (struct msghdr){.msg_name = op->addr ? &op->backend.dest : NULL,
-                         .msg_namelen = op->addr ? op->addrlen : 0,
-                         .msg_iov = &op->backend.iov,
-                         .msg_iovlen = 1};
-    prep(sqe, IORING_OP_SENDMSG, op->fd, m, 1);
+    prep(sqe, IORING_OP_SENDMSG, op->fd, one_buffer_msg(op, op->addr ? &op->backend.dest : NULL),
+         1);
     sqe->msg_flags = MSG_NOSIGNAL;
   } else {
     prep(sqe, IORING_OP_SEND, op->fd, (const char *)op->buf + op->done, chunk(op->len - op->done));
