@@ -11,23 +11,17 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/loop_internal.h"
 #include "core/op.h"
+#include "core/sys/clock.h"
 #include "harness.h"
 
 #define MS INT64_C(1000000)
 #define SECOND_NS INT64_C(1000000000)
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * SECOND_NS + ts.tv_nsec;
-}
 
 /* Probed with fcntl: /proc/self/fd is Linux's alone. */
 static int count_open_fds(void) {
@@ -100,9 +94,9 @@ static tide_future *submit_write(tide_loop *loop, int fd, const void *buf, size_
 
 /* Runs ticks until `f` settles, failing after a generous bound. */
 static void wait_done(tide_loop *loop, tide_future *f) {
-  int64_t give_up = mono_ns() + 10 * SECOND_NS;
+  int64_t give_up = tide__clock_now_ns() + 10 * SECOND_NS;
   while (!tide_future_done(f)) {
-    if (mono_ns() > give_up)
+    if (tide__clock_now_ns() > give_up)
       TIDE_TEST_FAIL("the op did not complete within 10 s");
     CHECK(tide_loop_run_once(loop, 50 * MS) >= 0);
   }
@@ -418,8 +412,8 @@ TIDE_TEST(reactor, large_writes_complete_across_partial_writes_with_bytes_intact
   /* Writer done: detach before closing, then the reader sees end of file. */
   detach(loop, fds[1]);
   close(fds[1]);
-  int64_t give_up = mono_ns() + 10 * SECOND_NS;
-  while (!p.eof && p.error == 0 && mono_ns() < give_up)
+  int64_t give_up = tide__clock_now_ns() + 10 * SECOND_NS;
+  while (!p.eof && p.error == 0 && tide__clock_now_ns() < give_up)
     CHECK(tide_loop_run_once(loop, 50 * MS) >= 0);
   CHECK_RC(0, p.error);
   CHECK_EQ(1, p.eof);

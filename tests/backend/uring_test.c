@@ -32,6 +32,7 @@
 #include "backends/uring/uring.h"
 #include "core/loop_internal.h"
 #include "core/op.h"
+#include "core/sys/clock.h"
 #include "harness.h"
 #include "seccomp_util.h"
 
@@ -39,12 +40,6 @@
 #define SECOND_NS INT64_C(1000000000)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * SECOND_NS + ts.tv_nsec;
-}
 
 static tide_loop *open_loop(unsigned poll_events) {
   tide_loop_options opts;
@@ -74,9 +69,9 @@ static tide_future *submit(tide_loop *loop, tide__op_kind kind, int fd, void *bu
 }
 
 static void wait_done(tide_loop *loop, tide_future *f) {
-  int64_t give_up = now_ns() + 10 * SECOND_NS;
+  int64_t give_up = tide__clock_now_ns() + 10 * SECOND_NS;
   while (!tide_future_done(f)) {
-    if (now_ns() > give_up)
+    if (tide__clock_now_ns() > give_up)
       TIDE_TEST_FAIL("the op did not complete within 10 s");
     CHECK(tide_loop_run_once(loop, 50 * MS) >= 0);
   }
@@ -119,9 +114,9 @@ TIDE_TEST(uring, cancel_racing_a_completed_recv_delivers_the_data) {
   send_all(sv[1], "precious");
   /* Let the kernel finish the RECV and post its CQE, without reaping it: the op is done in the
    * kernel's eyes while tide still sees it in flight. The cancel asked now can only lose. */
-  int64_t give_up = now_ns() + 5 * SECOND_NS;
+  int64_t give_up = tide__clock_now_ns() + 5 * SECOND_NS;
   while (tide__ring_peek(&loop->backend->ring) == NULL) {
-    if (now_ns() > give_up)
+    if (tide__clock_now_ns() > give_up)
       TIDE_TEST_FAIL("the RECV's CQE did not appear within 5 s");
     CHECK_OK(tide__ring_submit_and_wait(&loop->backend->ring, 10 * MS));
   }
@@ -266,9 +261,9 @@ TIDE_TEST(uring, writev_resumes_inside_a_buffer_and_past_iov_max_with_every_byte
   unsigned char *got = malloc(total);
   CHECK(got != NULL);
   size_t have = 0;
-  int64_t give_up = now_ns() + 20 * SECOND_NS;
+  int64_t give_up = tide__clock_now_ns() + 20 * SECOND_NS;
   while (have < total) {
-    if (now_ns() > give_up)
+    if (tide__clock_now_ns() > give_up)
       TIDE_TEST_FAIL("only %zu of %zu bytes arrived within 20 s", have, total);
     CHECK(tide_loop_run_once(loop, MS) >= 0);
     ssize_t n = recv(sv[1], got + have, total - have, MSG_DONTWAIT);
@@ -577,9 +572,9 @@ static void backlog_under_cancel_and_detach(void) {
     op->owner = &write_count[i];
     tide__op_submit(op);
   }
-  int64_t give_up = now_ns() + 20 * SECOND_NS;
+  int64_t give_up = tide__clock_now_ns() + 20 * SECOND_NS;
   while (loop->pending_ops > 0) {
-    if (now_ns() > give_up)
+    if (tide__clock_now_ns() > give_up)
       TIDE_TEST_FAIL("%zu ops still pending after 20 s", (size_t)loop->pending_ops);
     CHECK(tide_loop_run_once(loop, 10 * MS) >= 0);
   }
@@ -689,13 +684,13 @@ static void *wake_later(void *arg) {
  * The blocking tick returns when the wake arrives; the posted callback runs at the start of the
  * next tick, which must not block for it. */
 static void wait_for_the_wake(tide_loop *loop, waker *w, pthread_t t) {
-  int64_t start = now_ns();
+  int64_t start = tide__clock_now_ns();
   int64_t give_up = start + 30 * SECOND_NS;
-  while (!w->ran && now_ns() < give_up) {
+  while (!w->ran && tide__clock_now_ns() < give_up) {
     CHECK(tide_loop_run_once(loop, 20 * SECOND_NS) >= 0);
     CHECK(tide_loop_run_once(loop, 0) >= 0);
   }
-  int64_t took = now_ns() - start;
+  int64_t took = tide__clock_now_ns() - start;
   CHECK_EQ(0, pthread_join(t, NULL));
   CHECK_EQ(1, w->ran);
   if (took > 10 * SECOND_NS) /* generous: the wake comes after 50 ms */
