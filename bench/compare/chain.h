@@ -26,6 +26,7 @@
 #define TIDE_BENCH_CHAIN_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 enum { CHAIN_READ_MAX = 16 };
 
@@ -57,6 +58,35 @@ static inline size_t chain_next(size_t i, size_t pipes) {
 /* The pair that gets the k-th of the A starting bytes (k < A): spaced P/A apart. */
 static inline size_t chain_start(size_t k, const chain_params *p) {
   return k * (p->pipes / p->active);
+}
+
+/* What an iteration counts: writes still allowed, bytes written, bytes read. */
+typedef struct chain_counts {
+  size_t budget;
+  size_t written;
+  size_t received;
+} chain_counts;
+
+/* Step (2) for the programs that write with send() themselves (the readiness loops): resets the
+ * counts and writes the first byte into each of the A starting pairs. */
+static inline void chain_seed(chain_counts *c, const int *fds, const chain_params *p) {
+  c->budget = p->writes;
+  c->written = c->received = 0;
+  for (size_t k = 0; k < p->active; k++)
+    c->written += send(fds[2 * chain_start(k, p) + 1], "e", 1, 0) == 1;
+}
+
+/* Their step (3) for n bytes just read: counts each and, while the budget lasts, sends one byte
+ * on to `next` (the next pair's write end). Inline: it runs once per read in the measured loop. */
+static inline void chain_pass_on(chain_counts *c, int next, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    c->received++;
+    if (c->budget > 0) {
+      c->budget--;
+      if (send(next, "e", 1, 0) == 1)
+        c->written++;
+    }
+  }
 }
 
 /* The measurements of one program run: one entry per iteration. */

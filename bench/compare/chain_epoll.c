@@ -20,9 +20,7 @@ typedef struct chain {
   int epfd;
   int *fds;
   size_t pipes;
-  size_t budget; /* writes left in this iteration */
-  size_t written;
-  size_t received;
+  chain_counts counts;
 } chain;
 
 /* Reads pair i's bytes and passes each on. Returns -1 if the socket was not readable after all. */
@@ -32,14 +30,7 @@ static int on_readable(chain *c, size_t i) {
   if (n <= 0)
     return -1;
   int next = c->fds[2 * chain_next(i, c->pipes) + 1];
-  for (ssize_t k = 0; k < n; k++) {
-    c->received++;
-    if (c->budget > 0) {
-      c->budget--;
-      if (send(next, "e", 1, 0) == 1)
-        c->written++;
-    }
-  }
+  chain_pass_on(&c->counts, next, (size_t)n);
   return 0;
 }
 
@@ -50,12 +41,9 @@ static int run_iteration(chain *c, const chain_params *p, chain_run *run) {
     err |= epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->fds[2 * i], &ev);
   }
   chain_iteration_registered(run);
-  c->budget = p->writes;
-  c->written = c->received = 0;
-  for (size_t k = 0; k < p->active; k++)
-    c->written += send(c->fds[2 * chain_start(k, p) + 1], "e", 1, 0) == 1;
+  chain_seed(&c->counts, c->fds, p);
   struct epoll_event events[MAX_EVENTS];
-  while (err == 0 && c->received != c->written) {
+  while (err == 0 && c->counts.received != c->counts.written) {
     int n = epoll_wait(c->epfd, events, MAX_EVENTS, -1);
     for (int k = 0; k < n && err == 0; k++)
       err = on_readable(c, (size_t)events[k].data.u64);
@@ -83,7 +71,7 @@ int main(int argc, char **argv) {
   for (size_t it = 0; it < p.iterations && ok; it++) {
     chain_iteration_begin(&run);
     ok = run_iteration(&c, &p, &run) == 0;
-    chain_iteration_end(&run, c.written, c.received);
+    chain_iteration_end(&run, c.counts.written, c.counts.received);
   }
   int status = chain_report("epoll", &run, ok);
   close(c.epfd);

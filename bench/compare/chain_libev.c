@@ -20,9 +20,7 @@ typedef struct chain {
   ev_io *watchers; /* watchers[i] reads pair i */
   int *fds;
   size_t pipes;
-  size_t budget; /* writes left in this iteration */
-  size_t written;
-  size_t received;
+  chain_counts counts;
   int failed;
 } chain;
 
@@ -38,15 +36,8 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents) {
   }
   size_t index = (size_t)(w - c->watchers);
   int next = c->fds[2 * chain_next(index, c->pipes) + 1];
-  for (ssize_t i = 0; i < n; i++) {
-    c->received++;
-    if (c->budget > 0) {
-      c->budget--;
-      if (send(next, "e", 1, 0) == 1)
-        c->written++;
-    }
-  }
-  if (c->received == c->written)
+  chain_pass_on(&c->counts, next, (size_t)n);
+  if (c->counts.received == c->counts.written)
     ev_break(loop, EVBREAK_ALL);
 }
 
@@ -54,10 +45,7 @@ static int run_iteration(struct ev_loop *loop, chain *c, const chain_params *p, 
   for (size_t i = 0; i < p->pipes; i++)
     ev_io_start(loop, &c->watchers[i]);
   chain_iteration_registered(run);
-  c->budget = p->writes;
-  c->written = c->received = 0;
-  for (size_t k = 0; k < p->active; k++)
-    c->written += send(c->fds[2 * chain_start(k, p) + 1], "e", 1, 0) == 1;
+  chain_seed(&c->counts, c->fds, p);
   ev_run(loop, 0);
   chain_iteration_drained(run);
   for (size_t i = 0; i < p->pipes; i++)
@@ -84,7 +72,7 @@ int main(int argc, char **argv) {
   for (size_t it = 0; it < p.iterations && ok; it++) {
     chain_iteration_begin(&run);
     ok = run_iteration(loop, &c, &p, &run) == 0;
-    chain_iteration_end(&run, c.written, c.received);
+    chain_iteration_end(&run, c.counts.written, c.counts.received);
   }
   /* Teardown is not part of the workload; process exit releases everything. */
   return chain_report("libev", &run, ok);

@@ -20,9 +20,7 @@ typedef struct chain {
   struct event **events;
   int *fds;
   size_t pipes;
-  size_t budget; /* writes left in this iteration */
-  size_t written;
-  size_t received;
+  chain_counts counts;
   int failed;
 } chain;
 
@@ -43,15 +41,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg) {
     return;
   }
   int next = c->fds[2 * chain_next(r->index, c->pipes) + 1];
-  for (ssize_t i = 0; i < n; i++) {
-    c->received++;
-    if (c->budget > 0) {
-      c->budget--;
-      if (send(next, "e", 1, 0) == 1)
-        c->written++;
-    }
-  }
-  if (c->received == c->written)
+  chain_pass_on(&c->counts, next, (size_t)n);
+  if (c->counts.received == c->counts.written)
     event_base_loopbreak(c->base);
 }
 
@@ -60,10 +51,7 @@ static int run_iteration(chain *c, const chain_params *p, chain_run *run) {
   for (size_t i = 0; i < p->pipes; i++)
     err |= event_add(c->events[i], NULL);
   chain_iteration_registered(run);
-  c->budget = p->writes;
-  c->written = c->received = 0;
-  for (size_t k = 0; k < p->active; k++)
-    c->written += send(c->fds[2 * chain_start(k, p) + 1], "e", 1, 0) == 1;
+  chain_seed(&c->counts, c->fds, p);
   err |= event_base_dispatch(c->base) < 0;
   chain_iteration_drained(run);
   for (size_t i = 0; i < p->pipes; i++)
@@ -94,7 +82,7 @@ int main(int argc, char **argv) {
   for (size_t it = 0; it < p.iterations && ok; it++) {
     chain_iteration_begin(&run);
     ok = run_iteration(&c, &p, &run) == 0;
-    chain_iteration_end(&run, c.written, c.received);
+    chain_iteration_end(&run, c.counts.written, c.counts.received);
   }
   /* Teardown is not part of the workload; process exit releases everything. */
   return chain_report("libevent", &run, ok);
