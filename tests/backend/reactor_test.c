@@ -15,8 +15,8 @@
 
 #include "core/loop_internal.h"
 #include "core/op.h"
-#include "core/sys/clock.h"
 #include "harness.h"
+#include "op_util.h"
 
 #define MS INT64_C(1000000)
 #define SECOND_NS INT64_C(1000000000)
@@ -75,51 +75,12 @@ static void detach(tide_loop *loop, int fd) {
   CHECK_OK(tide__backend_detach(loop->backend, fd));
 }
 
-static tide_future *submit(tide_loop *loop, tide__op_kind kind, int fd, void *buf, size_t len) {
-  tide__op *op = NULL;
-  tide_future *f = NULL;
-  CHECK_OK(tide__op_new(loop, kind, fd, buf, len, &op, &f));
-  CHECK(op != NULL && f != NULL);
-  tide__op_submit(op);
-  return f;
-}
-
 static tide_future *submit_read(tide_loop *loop, int fd, void *buf, size_t len) {
-  return submit(loop, TIDE__OP_READ, fd, buf, len);
+  return submit_op(loop, TIDE__OP_READ, fd, buf, len, NULL);
 }
 
 static tide_future *submit_write(tide_loop *loop, int fd, const void *buf, size_t len) {
-  return submit(loop, TIDE__OP_WRITE, fd, (void *)(uintptr_t)buf, len);
-}
-
-/* Runs ticks until `f` settles, failing after a generous bound. */
-static void wait_done(tide_loop *loop, tide_future *f) {
-  int64_t give_up = tide__clock_now_ns() + 10 * SECOND_NS;
-  while (!tide_future_done(f)) {
-    if (tide__clock_now_ns() > give_up)
-      TIDE_TEST_FAIL("the op did not complete within 10 s");
-    CHECK(tide_loop_run_once(loop, 50 * MS) >= 0);
-  }
-}
-
-/* Retrieves an op future's outcome: the byte count (>= 0) or the TIDE_E* failure. */
-static intptr_t op_result(tide_future *f) {
-  void *value = NULL;
-  int rc = tide_future_result(f, &value);
-  if (rc == TIDE_EPENDING)
-    TIDE_TEST_FAIL("the op has not completed");
-  return rc < 0 ? rc : tide__op_result_of(value);
-}
-
-/* Waits for `f`, checks its outcome, and releases it. */
-static void expect_result(tide_loop *loop, tide_future *f, intptr_t expected) {
-  wait_done(loop, f);
-  intptr_t got = op_result(f);
-  if (got != expected)
-    TIDE_TEST_FAIL("op result: expected %lld (%s), got %lld (%s)", (long long)expected,
-                   expected < 0 ? tide_err_name((int)expected) : "bytes", (long long)got,
-                   got < 0 ? tide_err_name((int)got) : "bytes");
-  tide_future_release(f);
+  return submit_op(loop, TIDE__OP_WRITE, fd, (void *)(uintptr_t)buf, len, NULL);
 }
 
 static void write_all(int fd, const void *buf, size_t len) {

@@ -32,8 +32,8 @@
 #include "backends/uring/uring.h"
 #include "core/loop_internal.h"
 #include "core/op.h"
-#include "core/sys/clock.h"
 #include "harness.h"
+#include "op_util.h"
 #include "seccomp_util.h"
 
 #define MS INT64_C(1000000)
@@ -57,41 +57,12 @@ static void socket_pair(int sv[2]) {
   CHECK_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 }
 
-static tide_future *submit(tide_loop *loop, tide__op_kind kind, int fd, void *buf, size_t len,
-                           tide__op **op_out) {
-  tide__op *op = NULL;
-  tide_future *f = NULL;
-  CHECK_OK(tide__op_new(loop, kind, fd, buf, len, &op, &f));
-  tide__op_submit(op);
-  if (op_out != NULL)
-    *op_out = op;
-  return f;
-}
-
-static void wait_done(tide_loop *loop, tide_future *f) {
-  int64_t give_up = tide__clock_now_ns() + 10 * SECOND_NS;
-  while (!tide_future_done(f)) {
-    if (tide__clock_now_ns() > give_up)
-      TIDE_TEST_FAIL("the op did not complete within 10 s");
-    CHECK(tide_loop_run_once(loop, 50 * MS) >= 0);
-  }
-}
-
 /* Waits for f and returns its outcome (a byte count or a TIDE_E* code), releasing it. */
 static intptr_t result_of(tide_loop *loop, tide_future *f) {
   wait_done(loop, f);
-  void *value = NULL;
-  int rc = tide_future_result(f, &value);
+  intptr_t result = op_result(f);
   tide_future_release(f);
-  return rc < 0 ? rc : tide__op_result_of(value);
-}
-
-static void expect_result(tide_loop *loop, tide_future *f, intptr_t expected) {
-  intptr_t got = result_of(loop, f);
-  if (got != expected)
-    TIDE_TEST_FAIL("op result: expected %lld (%s), got %lld (%s)", (long long)expected,
-                   expected < 0 ? tide_err_name((int)expected) : "bytes", (long long)got,
-                   got < 0 ? tide_err_name((int)got) : "bytes");
+  return result;
 }
 
 static void send_all(int fd, const char *s) {
@@ -108,7 +79,7 @@ TIDE_TEST(uring, cancel_racing_a_completed_recv_delivers_the_data) {
   CHECK_OK(tide__backend_attach(loop->backend, sv[0]));
   char buf[16] = {0};
   tide__op *op = NULL;
-  tide_future *f = submit(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, &op);
+  tide_future *f = submit_op(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, &op);
   CHECK(tide_loop_run_once(loop, 0) >= 0); /* the RECV is now waiting in the kernel */
   CHECK(!tide_future_done(f));
   send_all(sv[1], "precious");
@@ -137,7 +108,7 @@ TIDE_TEST(uring, cancel_of_a_recv_submitted_with_data_waiting_loses_nothing) {
   send_all(sv[1], "abc");
   char buf[16] = {0};
   tide__op *op = NULL;
-  tide_future *f = submit(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, &op);
+  tide_future *f = submit_op(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, &op);
   /* The RECV and its cancel reach the kernel in the same io_uring_enter, the RECV first: it
    * finds the bytes at once, and the cancel finds nothing left to stop. Either way no byte may
    * vanish: if the read was cancelled, the next read must see them. */
@@ -145,7 +116,7 @@ TIDE_TEST(uring, cancel_of_a_recv_submitted_with_data_waiting_loses_nothing) {
   intptr_t got = result_of(loop, f);
   if (got != 3) {
     CHECK_EQ(TIDE_ECANCELED, got);
-    expect_result(loop, submit(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, NULL), 3);
+    expect_result(loop, submit_op(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, NULL), 3);
   }
   CHECK(memcmp(buf, "abc", 3) == 0);
   CHECK_OK(tide__backend_detach(loop->backend, sv[0]));
@@ -166,7 +137,7 @@ static void detach_then_reuse(int polled_first) {
   int old_fd = old_pair[0];
   CHECK_OK(tide__backend_attach(loop->backend, old_fd));
   char old_buf[16] = {0};
-  tide_future *old_read = submit(loop, TIDE__OP_READ, old_fd, old_buf, sizeof old_buf, NULL);
+  tide_future *old_read = submit_op(loop, TIDE__OP_READ, old_fd, old_buf, sizeof old_buf, NULL);
   if (polled_first)
     CHECK(tide_loop_run_once(loop, 0) >= 0);
   CHECK(!tide_future_done(old_read));
@@ -183,7 +154,7 @@ static void detach_then_reuse(int polled_first) {
   }
   CHECK_OK(tide__backend_attach(loop->backend, new_fd));
   char new_buf[16] = {0};
-  tide_future *new_read = submit(loop, TIDE__OP_READ, new_fd, new_buf, sizeof new_buf, NULL);
+  tide_future *new_read = submit_op(loop, TIDE__OP_READ, new_fd, new_buf, sizeof new_buf, NULL);
   send_all(new_pair[1], "fresh");
   /* The old op's buffer stays untouched and it ends cancelled; the new one gets the bytes. */
   expect_result(loop, old_read, TIDE_ECANCELED);
@@ -257,7 +228,7 @@ TIDE_TEST(uring, writev_resumes_inside_a_buffer_and_past_iov_max_with_every_byte
   int sv[2];
   socket_pair(sv);
   CHECK_OK(tide__backend_attach(loop->backend, sv[0]));
-  tide_future *f = submit(loop, TIDE__OP_WRITEV, sv[0], parts, PARTS, NULL);
+  tide_future *f = submit_op(loop, TIDE__OP_WRITEV, sv[0], parts, PARTS, NULL);
   unsigned char *got = malloc(total);
   CHECK(got != NULL);
   size_t have = 0;
@@ -300,7 +271,7 @@ TIDE_TEST(uring, a_recv_answered_with_eagain_waits_for_data_instead_of_failing) 
   CHECK_OK(tide__backend_attach(loop->backend, sv[0]));
   char buf[8];
   tide__op *op = NULL;
-  tide_future *f = submit(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, &op);
+  tide_future *f = submit_op(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, &op);
   /* The RECV's SQE is still ours: it becomes a NOP whose CQE carries -EAGAIN, as io-wq may
    * answer a RECV on a non-blocking socket on some kernels (not this one, on demand). */
   tide__ring *r = &loop->backend->ring;
@@ -630,12 +601,12 @@ TIDE_TEST(uring, more_sqes_in_one_tick_than_the_ring_holds_all_complete) {
   }
   unsigned head_before = __atomic_load_n(loop->backend->ring.sq_head, __ATOMIC_ACQUIRE);
   for (int i = 0; i < PAIRS; i++) {
-    reads[i] = submit(loop, TIDE__OP_READ_EXACT, pairs[i][0], in[i], 4, NULL);
+    reads[i] = submit_op(loop, TIDE__OP_READ_EXACT, pairs[i][0], in[i], 4, NULL);
   }
   static uint32_t out[PAIRS];
   for (int i = 0; i < PAIRS; i++) {
     out[i] = 0xA5000000u | (uint32_t)i; /* differs per pair: a crossed buffer shows */
-    writes[i] = submit(loop, TIDE__OP_WRITE, pairs[i][1], &out[i], 4, NULL);
+    writes[i] = submit_op(loop, TIDE__OP_WRITE, pairs[i][1], &out[i], 4, NULL);
   }
   /* The SQ overflowed before any poll: the kernel has consumed SQEs already (the flush). */
   CHECK(__atomic_load_n(loop->backend->ring.sq_head, __ATOMIC_ACQUIRE) != head_before);
@@ -759,7 +730,7 @@ TIDE_TEST(uring, a_poll_from_a_thread_other_than_the_creator_gives_einval) {
   socket_pair(sv);
   CHECK_OK(tide__backend_attach(loop->backend, sv[0]));
   char buf[4];
-  tide_future *f = submit(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, NULL);
+  tide_future *f = submit_op(loop, TIDE__OP_READ, sv[0], buf, sizeof buf, NULL);
   CHECK_EQ(1, tide__ring_unsubmitted(&loop->backend->ring)); /* something to submit */
   foreign_poll fp = {loop->backend, 1};
   pthread_t t;
